@@ -1,0 +1,1 @@
+//! lazy_bind: a runtime-agnostic engine for lazy bindings.

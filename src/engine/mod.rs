@@ -1,0 +1,472 @@
+//! The engine: a deferred-object table with resolution on access.
+
+pub(crate) mod attempt;
+mod counters;
+mod fork;
+mod resolve;
+mod slot;
+mod table;
+
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex, PoisonError};
+
+pub use counters::Counters;
+pub use fork::ForkReport;
+
+use crate::{Declaration, Error, Handle, Hooks, NoHooks, ResolveError, Site, ThreadKey};
+use counters::CounterCells;
+use slot::{Phase, Resolved};
+use table::Table;
+
+/// A deferred-object table: one entry per lazy binding, each resolved by its
+/// resolver on first access, exactly once per attempt.
+///
+/// `V` is the runtime's value type (for a C runtime, a retained object
+/// pointer). Its `Clone` and `Drop` are the runtime's retain and release.
+///
+/// # Guarantees
+/// - A resolved access ([`resolve`](Engine::resolve) on a resolved entry) is
+///   one acquire load and a compare: no lock, no allocation, no thread-local.
+/// - However many threads touch a pending entry at once, its resolver runs
+///   once per attempt; the others wait and get the same value or error.
+/// - No engine lock is held while a resolver runs, so resolvers may create,
+///   resolve and discard other entries.
+/// - A resolution that needs itself on the same thread fails with
+///   [`Error::Cycle`]; a wait that would never end fails with
+///   [`Error::Deadlock`]. Nothing hangs.
+/// - A failed attempt puts the entry back to pending (the next access
+///   retries), unless the engine was built with sticky failures.
+///
+/// # Thread-safety
+/// `Engine<V>` is `Send + Sync` when `V` is; share it by reference or `Arc`.
+pub struct Engine<V> {
+    table: Table<V>,
+    hooks: Arc<dyn Hooks>,
+    sticky_failures: bool,
+    counters: CounterCells,
+    /// Values of discarded entries: other threads may still hold references
+    /// to them, so they live until `reclaim` or drop.
+    retired: Mutex<Vec<Retired<V>>>,
+}
+
+/// A discarded entry's value, kept alive until the engine can free it.
+struct Retired<V>(NonNull<Resolved<V>>);
+
+// SAFETY: a retired value is only freed (under `&mut Engine`), never read
+// through this pointer; sending it is sending ownership of a `V`.
+unsafe impl<V: Send> Send for Retired<V> {}
+
+/// The context a resolver runs in.
+pub struct Resolution<'a, V> {
+    engine: &'a Engine<V>,
+    handle: Handle,
+    declaration: &'a Arc<Declaration>,
+    access: Option<&'a Site>,
+}
+
+impl<'a, V> Resolution<'a, V> {
+    /// The engine, for resolvers that create or resolve other entries.
+    pub fn engine(&self) -> &'a Engine<V> {
+        self.engine
+    }
+
+    /// The entry being resolved.
+    pub fn handle(&self) -> Handle {
+        self.handle
+    }
+
+    /// What the entry stands for.
+    pub fn declaration(&self) -> &'a Declaration {
+        self.declaration
+    }
+
+    /// Where the access that triggered this resolution happened, if known.
+    pub fn access_site(&self) -> Option<&'a Site> {
+        self.access
+    }
+}
+
+/// What [`Engine::peek`] sees, without resolving anything.
+#[derive(Debug)]
+pub enum Peek<'a, V> {
+    /// Not resolved yet (never tried, or the last attempt failed).
+    Pending,
+    /// A thread is resolving it now.
+    Resolving {
+        /// The thread running the resolver.
+        owner: ThreadKey,
+    },
+    /// Resolved to this value.
+    Resolved(&'a V),
+    /// Failed for good (sticky failures only).
+    Failed(Error),
+}
+
+/// The state of an entry in a [`snapshot`](Engine::snapshot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryState {
+    /// Not resolved yet.
+    Pending,
+    /// Being resolved by this thread.
+    Resolving(ThreadKey),
+    /// Resolved.
+    Resolved,
+    /// Failed for good (sticky failures only).
+    Failed,
+}
+
+/// One entry as seen by [`Engine::snapshot`].
+#[derive(Clone, Debug)]
+pub struct EntryInfo {
+    /// The entry's handle.
+    pub handle: Handle,
+    /// What it stands for.
+    pub declaration: Arc<Declaration>,
+    /// Where it was at the time of the snapshot.
+    pub state: EntryState,
+}
+
+/// Configures an [`Engine`].
+pub struct EngineBuilder<V> {
+    hooks: Arc<dyn Hooks>,
+    sticky_failures: bool,
+    value: PhantomData<fn() -> V>,
+}
+
+impl<V> EngineBuilder<V> {
+    /// Sets the runtime's block/wake hooks (default: [`NoHooks`]).
+    pub fn hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// Makes failures sticky: after a failed attempt every access returns the
+    /// same error and the resolver never runs again. Default: retry.
+    pub fn sticky_failures(mut self, sticky: bool) -> Self {
+        self.sticky_failures = sticky;
+        self
+    }
+
+    /// Builds the engine.
+    pub fn build(self) -> Engine<V> {
+        Engine {
+            table: Table::new(),
+            hooks: self.hooks,
+            sticky_failures: self.sticky_failures,
+            counters: CounterCells::default(),
+            retired: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<V> Default for Engine<V> {
+    fn default() -> Self {
+        Engine::builder().build()
+    }
+}
+
+impl<V> Engine<V> {
+    /// An engine with retrying failures and no hooks.
+    pub fn new() -> Self {
+        Engine::default()
+    }
+
+    /// A builder for an engine with hooks or sticky failures.
+    pub fn builder() -> EngineBuilder<V> {
+        EngineBuilder {
+            hooks: Arc::new(NoHooks),
+            sticky_failures: false,
+            value: PhantomData,
+        }
+    }
+
+    /// Whether failed resolutions are sticky.
+    pub fn sticky_failures(&self) -> bool {
+        self.sticky_failures
+    }
+
+    /// Creates a pending entry for `declaration`, resolved by `resolver` on
+    /// first access.
+    ///
+    /// The resolver runs at most once per attempt, on the thread that
+    /// accesses the entry, with no engine lock held; it is dropped once the
+    /// entry is resolved or discarded.
+    pub fn create<F>(&self, declaration: Declaration, resolver: F) -> Handle
+    where
+        F: FnMut(&Resolution<'_, V>) -> Result<V, ResolveError> + Send + 'static,
+    {
+        self.insert(declaration, Some(Box::new(resolver)), None)
+    }
+
+    /// Creates an entry that is already resolved to `value` (a binding whose
+    /// target the runtime already had).
+    pub fn create_resolved(&self, declaration: Declaration, value: V) -> Handle {
+        self.insert(declaration, None, Some(value))
+    }
+
+    fn insert(
+        &self,
+        declaration: Declaration,
+        resolver: Option<slot::BoxedResolver<V>>,
+        value: Option<V>,
+    ) -> Handle {
+        let (index, slot) = self.table.allocate();
+        let stamp = crate::handle::next_stamp();
+        let mut state = slot.lock();
+        debug_assert!(matches!(state.phase, Phase::Free));
+        // SAFETY: we hold the lock and the phase is `Free`, not `Resolving`.
+        *unsafe { slot.resolver() } = resolver;
+        state.stamp = stamp;
+        state.declaration = Some(Arc::new(declaration));
+        state.phase = match value {
+            Some(value) => {
+                slot.publish(stamp, value);
+                Phase::Resolved
+            }
+            None => {
+                self.counters.deferred();
+                Phase::Pending
+            }
+        };
+        Handle { stamp, index }
+    }
+
+    /// The entry's value, resolving it first if needed.
+    ///
+    /// On a resolved entry this is one acquire load and a compare.
+    ///
+    /// # Errors
+    /// [`Error::StaleHandle`] for a handle of no live entry;
+    /// [`Error::ResolverFailed`] or [`Error::ResolverPanicked`] when this
+    /// attempt (run here or waited for) failed; [`Error::Cycle`] and
+    /// [`Error::Deadlock`] when resolving would need itself or never end; the
+    /// stored error for a sticky failure.
+    ///
+    /// # Panics
+    /// If this thread runs the resolver and it panics, the panic is resumed
+    /// here after the entry is made pending again and its waiters are told.
+    #[inline]
+    pub fn resolve(&self, handle: Handle) -> Result<&V, Error> {
+        match self.get(handle) {
+            Some(value) => Ok(value),
+            None => self.resolve_slow(handle, None),
+        }
+    }
+
+    /// Like [`resolve`](Engine::resolve), recording where the access happened
+    /// (it appears in errors and traces).
+    ///
+    /// # Errors
+    /// As for [`resolve`](Engine::resolve).
+    #[inline]
+    pub fn resolve_at(&self, handle: Handle, access: &Site) -> Result<&V, Error> {
+        match self.get(handle) {
+            Some(value) => Ok(value),
+            None => self.resolve_slow(handle, Some(access)),
+        }
+    }
+
+    /// The entry's value if it is resolved; `None` otherwise (pending,
+    /// resolving, failed, or a stale handle). Never resolves, never blocks.
+    #[inline]
+    pub fn get(&self, handle: Handle) -> Option<&V> {
+        self.table.get(handle.index)?.resolved(handle.stamp)
+    }
+
+    /// Where the entry is in its life, without resolving it.
+    ///
+    /// # Errors
+    /// [`Error::StaleHandle`] for a handle of no live entry.
+    pub fn peek(&self, handle: Handle) -> Result<Peek<'_, V>, Error> {
+        let slot = self.live_slot(handle, None)?;
+        let state = slot.lock();
+        if state.stamp != handle.stamp {
+            return Err(stale(handle, None));
+        }
+        Ok(match &state.phase {
+            Phase::Free => return Err(stale(handle, None)),
+            Phase::Pending => Peek::Pending,
+            Phase::Resolving(attempt) => Peek::Resolving {
+                owner: attempt.owner(),
+            },
+            Phase::Resolved => Peek::Resolved(
+                slot.resolved(handle.stamp)
+                    .expect("a resolved entry has a published value"),
+            ),
+            Phase::Failed(attempt) => Peek::Failed(attempt.failure()),
+        })
+    }
+
+    /// What the entry stands for.
+    ///
+    /// # Errors
+    /// [`Error::StaleHandle`] for a handle of no live entry.
+    pub fn declaration(&self, handle: Handle) -> Result<Arc<Declaration>, Error> {
+        let slot = self.live_slot(handle, None)?;
+        let state = slot.lock();
+        match &state.declaration {
+            Some(declaration) if state.stamp == handle.stamp => Ok(Arc::clone(declaration)),
+            _ => Err(stale(handle, None)),
+        }
+    }
+
+    /// Resolves a pending entry to `value` without running its resolver
+    /// (for a binding whose target the runtime loaded by other means).
+    ///
+    /// Returns `Ok(true)` if the entry took the value, `Ok(false)` if it was
+    /// already resolved, being resolved, or failed for good (then `value` is
+    /// dropped and nothing changes).
+    ///
+    /// # Errors
+    /// [`Error::StaleHandle`] for a handle of no live entry.
+    pub fn provide(&self, handle: Handle, value: V) -> Result<bool, Error> {
+        let slot = self.live_slot(handle, None)?;
+        let mut state = slot.lock();
+        if state.stamp != handle.stamp {
+            return Err(stale(handle, None));
+        }
+        if !matches!(state.phase, Phase::Pending) {
+            return Ok(false);
+        }
+        slot.publish(handle.stamp, value);
+        state.phase = Phase::Resolved;
+        // SAFETY: we hold the lock and the phase is not `Resolving`.
+        let resolver = unsafe { slot.resolver() }.take();
+        drop(state);
+        self.counters.resolved();
+        drop(resolver);
+        Ok(true)
+    }
+
+    /// Removes the entry. Its handle (and every copy) becomes stale.
+    ///
+    /// A resolved value stays allocated until [`reclaim`](Engine::reclaim) or
+    /// drop, because other threads may still hold references to it. An entry
+    /// discarded while a thread resolves it is freed when that resolution
+    /// ends; that thread and its waiters get [`Error::Discarded`].
+    ///
+    /// # Errors
+    /// [`Error::StaleHandle`] for a handle of no live entry.
+    pub fn discard(&self, handle: Handle) -> Result<(), Error> {
+        let slot = self.live_slot(handle, None)?;
+        let mut state = slot.lock();
+        if state.stamp != handle.stamp || matches!(state.phase, Phase::Free) {
+            return Err(stale(handle, None));
+        }
+        state.stamp = 0;
+        if matches!(state.phase, Phase::Resolving(_)) {
+            // The resolving thread frees the slot when it finishes.
+            return Ok(());
+        }
+        let was_resolved = matches!(state.phase, Phase::Resolved);
+        state.phase = Phase::Free;
+        state.declaration = None;
+        // SAFETY: we hold the lock and the phase is not `Resolving`.
+        let resolver = unsafe { slot.resolver() }.take();
+        let retired = slot.unpublish();
+        drop(state);
+        if let Some(value) = retired {
+            self.retired
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Retired(value));
+        }
+        self.counters.discarded(was_resolved);
+        self.table.release(handle.index);
+        drop(resolver);
+        Ok(())
+    }
+
+    /// Frees the values of discarded entries. Needs `&mut self`, which proves
+    /// no reference to them remains.
+    pub fn reclaim(&mut self) -> usize {
+        let retired = std::mem::take(
+            self.retired
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let count = retired.len();
+        for Retired(value) in retired {
+            // SAFETY: `&mut self` means no reference into the engine is
+            // alive; the pointer came from `Box::into_raw` in `publish` and
+            // was unpublished, so nothing else frees it.
+            drop(unsafe { Box::from_raw(value.as_ptr()) });
+        }
+        count
+    }
+
+    /// The engine's counters at this moment.
+    pub fn counters(&self) -> Counters {
+        self.counters.snapshot()
+    }
+
+    /// Every live entry with its state. Entries created or changed during
+    /// the call may or may not appear.
+    pub fn snapshot(&self) -> Vec<EntryInfo> {
+        let mut entries = Vec::new();
+        for (index, slot) in self.table.slots() {
+            let state = slot.lock();
+            let Some(declaration) = &state.declaration else {
+                continue;
+            };
+            let entry_state = match &state.phase {
+                Phase::Free => continue,
+                Phase::Pending => EntryState::Pending,
+                Phase::Resolving(attempt) => EntryState::Resolving(attempt.owner()),
+                Phase::Resolved => EntryState::Resolved,
+                Phase::Failed(_) => EntryState::Failed,
+            };
+            entries.push(EntryInfo {
+                handle: Handle {
+                    stamp: state.stamp,
+                    index,
+                },
+                declaration: Arc::clone(declaration),
+                state: entry_state,
+            });
+        }
+        entries
+    }
+
+    /// Resolves every entry that is still pending (the phase switch before
+    /// the first batch), returning every failure rather than stopping at the
+    /// first. Entries being resolved by other threads are waited for.
+    pub fn resolve_all_pending(&self) -> Vec<Error> {
+        self.snapshot()
+            .into_iter()
+            .filter(|entry| matches!(entry.state, EntryState::Pending | EntryState::Resolving(_)))
+            .filter_map(|entry| self.resolve(entry.handle).err())
+            .collect()
+    }
+
+    /// The slot a handle points at, checking only that it exists.
+    fn live_slot(&self, handle: Handle, access: Option<&Site>) -> Result<&slot::Slot<V>, Error> {
+        match self.table.get(handle.index) {
+            Some(slot) if handle.stamp != 0 => Ok(slot),
+            _ => Err(stale(handle, access)),
+        }
+    }
+}
+
+fn stale(handle: Handle, access: Option<&Site>) -> Error {
+    Error::StaleHandle {
+        handle,
+        access: access.cloned(),
+    }
+}
+
+impl<V> Drop for Engine<V> {
+    fn drop(&mut self) {
+        self.reclaim();
+    }
+}
+
+impl<V> std::fmt::Debug for Engine<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("sticky_failures", &self.sticky_failures)
+            .field("counters", &self.counters())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,202 @@
+//! The process-wide wait-for graph that turns would-be deadlocks into errors.
+//!
+//! Before a thread blocks, it records what it waits for and walks the chain
+//! "what I wait for -> its owner thread -> what that thread waits for -> ...".
+//! If the walk comes back to the thread itself, blocking would never end, and
+//! the wait fails with [`Error::Deadlock`] instead. Records are added and the
+//! walk is made under one lock, so of two threads that close a cycle the later
+//! one always sees the earlier one's record. The lock is held only for the
+//! walk, never while anybody resolves or blocks.
+//!
+//! Runtimes with locks of their own (CPython's per-module import locks) report
+//! their waits with [`ExternalWait`], so a cycle through an engine entry and a
+//! runtime lock is detected too.
+
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::engine::attempt::Attempt;
+use crate::{Chain, ChainLink, Declaration, Error, Site, ThreadKey};
+
+/// What one blocked thread waits for.
+enum Target {
+    /// An engine entry's resolution attempt.
+    Attempt(Arc<Attempt>),
+    /// A runtime lock held by `owner`.
+    External {
+        owner: ThreadKey,
+        what: Arc<Declaration>,
+    },
+}
+
+impl Target {
+    fn owner(&self) -> ThreadKey {
+        match self {
+            Target::Attempt(attempt) => attempt.owner(),
+            Target::External { owner, .. } => *owner,
+        }
+    }
+
+    /// Whether the wait can still block: a finished attempt does not.
+    fn is_live(&self) -> bool {
+        match self {
+            Target::Attempt(attempt) => !attempt.is_done(),
+            Target::External { .. } => true,
+        }
+    }
+
+    fn link(&self) -> ChainLink {
+        let declaration = match self {
+            Target::Attempt(attempt) => Arc::clone(attempt.declaration()),
+            Target::External { what, .. } => Arc::clone(what),
+        };
+        ChainLink {
+            declaration,
+            owner: Some(self.owner()),
+        }
+    }
+}
+
+type Records = Mutex<Vec<(ThreadKey, Target)>>;
+
+/// The records, behind a pointer so that a forked child can start afresh
+/// even if a thread that no longer exists held the lock at the fork.
+static RECORDS: AtomicPtr<Records> = AtomicPtr::new(std::ptr::null_mut());
+
+fn records() -> MutexGuard<'static, Vec<(ThreadKey, Target)>> {
+    // Acquire pairs with the Release of the successful exchange below (or of
+    // `reset_after_fork`), so the pointed-to mutex is fully initialised.
+    let mut current = RECORDS.load(Ordering::Acquire);
+    if current.is_null() {
+        let fresh = Box::into_raw(Box::new(Records::default()));
+        match RECORDS.compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => current = fresh,
+            Err(winner) => {
+                // SAFETY: `fresh` came from `Box::into_raw` above and was
+                // never published.
+                drop(unsafe { Box::from_raw(fresh) });
+                current = winner;
+            }
+        }
+    }
+    // SAFETY: a published pointer is never freed (a fork reset leaks it), so
+    // it is valid for 'static.
+    let records = unsafe { &*current };
+    records.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Gives a forked child an empty wait-for graph. The old one is leaked: a
+/// thread that no longer exists may have held its lock.
+pub(crate) fn reset_after_fork() {
+    let fresh = Box::into_raw(Box::new(Records::default()));
+    // Release: publishes the initialised mutex (see `records`).
+    RECORDS.store(fresh, Ordering::Release);
+}
+
+/// A recorded wait; removed from the graph when dropped.
+pub(crate) struct Registration {
+    thread: ThreadKey,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut records = records();
+        if let Some(i) = records.iter().position(|(t, _)| *t == self.thread) {
+            records.swap_remove(i);
+        }
+    }
+}
+
+/// Records that the calling thread is about to block on `target`, unless
+/// that would close a cycle of waits, in which case the chain is returned.
+fn register(target: Target) -> Result<Registration, Chain> {
+    let me = ThreadKey::current();
+    let mut records = records();
+    let mut links = Vec::new();
+    if let Some(resolving) = crate::stack::innermost() {
+        links.push(ChainLink {
+            declaration: resolving,
+            owner: Some(me),
+        });
+    }
+    links.push(target.link());
+    let mut owner = target.owner();
+    // Each step follows one record, so a walk longer than the number of
+    // records is going round a cycle of other threads: that cycle's own
+    // threads detect it, not us.
+    for _ in 0..=records.len() {
+        if owner == me {
+            return Err(Chain::new(links));
+        }
+        match records.iter().find(|(t, _)| *t == owner) {
+            Some((_, next)) if next.is_live() => {
+                links.push(next.link());
+                owner = next.owner();
+            }
+            _ => break,
+        }
+    }
+    records.push((me, target));
+    Ok(Registration { thread: me })
+}
+
+/// Records a wait on an entry's resolution attempt.
+pub(crate) fn register_attempt(
+    attempt: &Arc<Attempt>,
+    access: Option<&Site>,
+) -> Result<Registration, Error> {
+    register(Target::Attempt(Arc::clone(attempt))).map_err(|chain| Error::Deadlock {
+        chain,
+        access: access.cloned(),
+    })
+}
+
+/// A runtime lock wait, recorded in the engine's wait-for graph for as long as
+/// this guard lives.
+///
+/// A runtime calls [`ExternalWait::begin`] just before it blocks on one of its
+/// own locks (naming the thread that holds it) and drops the guard when the
+/// wait ends. Engine waits then see through the runtime lock: a thread that
+/// owns entry `A` and waits for lock `M`, while `M`'s holder waits for `A`, is
+/// a deadlock that the second waiter reports.
+///
+/// # Thread-safety
+/// The guard must be dropped on the thread that created it (it is `!Send`).
+pub struct ExternalWait {
+    _registration: Registration,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl ExternalWait {
+    /// Records that the calling thread waits for `what`, held by `owner`.
+    ///
+    /// # Errors
+    /// [`Error::Deadlock`] when `owner` (directly or through other waits)
+    /// waits for the calling thread; nothing is recorded then, and the
+    /// runtime should fail its lock acquisition instead of blocking.
+    pub fn begin(
+        owner: ThreadKey,
+        what: Declaration,
+        access: Option<&Site>,
+    ) -> Result<ExternalWait, Error> {
+        let target = Target::External {
+            owner,
+            what: Arc::new(what),
+        };
+        match register(target) {
+            Ok(registration) => Ok(ExternalWait {
+                _registration: registration,
+                _not_send: std::marker::PhantomData,
+            }),
+            Err(chain) => Err(Error::Deadlock {
+                chain,
+                access: access.cloned(),
+            }),
+        }
+    }
+}

@@ -218,7 +218,7 @@ impl<V> Engine<V> {
         // SAFETY: we hold the lock and the phase is `Free`, not `Resolving`.
         *unsafe { slot.resolver() } = resolver;
         state.stamp = stamp;
-        state.declaration = Some(Arc::new(declaration));
+        state.declaration = Some(declaration);
         state.phase = match value {
             Some(value) => {
                 slot.publish(stamp, value);
@@ -306,7 +306,7 @@ impl<V> Engine<V> {
         let slot = self.live_slot(handle, None)?;
         let state = slot.lock();
         match &state.declaration {
-            Some(declaration) if state.stamp == handle.stamp => Ok(Arc::clone(declaration)),
+            Some(declaration) if state.stamp == handle.stamp => Ok(Arc::new(declaration.clone())),
             _ => Err(stale(handle, None)),
         }
     }
@@ -422,7 +422,7 @@ impl<V> Engine<V> {
                     stamp: state.stamp,
                     index,
                 },
-                declaration: Arc::clone(declaration),
+                declaration: Arc::new(declaration.clone()),
                 state: entry_state,
             });
         }

@@ -57,10 +57,10 @@ impl<V> Engine<V> {
         handle: Handle,
         access: Option<&Site>,
     ) -> Result<&'e V, Error> {
-        let declaration = Arc::clone(
+        let declaration = Arc::new(
             state
                 .declaration
-                .as_ref()
+                .clone()
                 .expect("a pending entry has a declaration"),
         );
         let attempt = Arc::new(Attempt::new(ThreadKey::current(), Arc::clone(&declaration)));
@@ -120,12 +120,12 @@ impl<V> Engine<V> {
             // Discarded while we were resolving: free the slot now.
             let resolver = resolver.take();
             state.phase = Phase::Free;
-            let declaration = state.declaration.take();
+            state.declaration = None;
             drop(state);
             self.counters.discarded(false);
             self.table.release(handle.index);
             let error = Error::Discarded {
-                declaration: declaration.unwrap_or_else(|| Arc::clone(attempt.declaration())),
+                declaration: Arc::clone(attempt.declaration()),
                 access: None,
             };
             attempt.finish(Outcome::Failed(error.clone()));

@@ -28,6 +28,11 @@ pub(crate) struct Resolved<V> {
 /// "not resolved".
 pub(crate) const LOST: usize = 1;
 
+/// The [`LOST`] marker as a pointer (an address without provenance).
+fn lost<V>() -> *mut Resolved<V> {
+    std::ptr::without_provenance_mut(LOST)
+}
+
 /// Where an entry is in its life.
 pub(crate) enum Phase {
     /// The slot holds no entry.
@@ -47,7 +52,9 @@ pub(crate) struct State {
     /// The stamp of the entry in the slot; `0` when free.
     pub(crate) stamp: u64,
     /// What the entry stands for; `None` when free.
-    pub(crate) declaration: Option<Arc<Declaration>>,
+    /// Stored inline (not behind an `Arc`) to keep a pending entry small;
+    /// cold paths that need to share it allocate an `Arc` then.
+    pub(crate) declaration: Option<Declaration>,
     pub(crate) phase: Phase,
 }
 
@@ -95,7 +102,7 @@ impl<V> Slot<V> {
         // Acquire pairs with the Release store in `publish`: the value is
         // fully written before its pointer is seen.
         let resolved = self.resolved.load(Ordering::Acquire);
-        if resolved as usize <= LOST {
+        if resolved.addr() <= LOST {
             return None;
         }
         // SAFETY: a published value is freed only when nobody can hold a
@@ -107,7 +114,7 @@ impl<V> Slot<V> {
 
     /// Whether the slot was lost in a fork.
     pub(crate) fn is_lost(&self) -> bool {
-        self.resolved.load(Ordering::Acquire) as usize == LOST
+        self.resolved.load(Ordering::Acquire).addr() == LOST
     }
 
     /// Publishes the value of the entry with `stamp` and returns a reference
@@ -125,7 +132,7 @@ impl<V> Slot<V> {
     pub(crate) fn unpublish(&self) -> Option<NonNull<Resolved<V>>> {
         // Relaxed: called under the lock, which orders it with `publish`.
         let resolved = self.resolved.swap(std::ptr::null_mut(), Ordering::Relaxed);
-        if resolved as usize <= LOST {
+        if resolved.addr() <= LOST {
             None
         } else {
             NonNull::new(resolved)
@@ -139,7 +146,7 @@ impl<V> Slot<V> {
         self.resolved
             .compare_exchange(
                 std::ptr::null_mut(),
-                LOST as *mut Resolved<V>,
+                lost(),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             )

@@ -293,12 +293,12 @@ fn a_cycle_through_a_runtime_lock_is_reported() {
                 t1_owns_a.wait();
                 let guard = module_lock.lock().unwrap();
                 t2_holds_m.wait();
-                let result = engine.resolve(a).map(|v| *v);
+                let result = engine.resolve(a).copied();
                 drop(guard);
                 result
             })
         };
-        let t1 = engine.resolve(a).map(|v| *v);
+        let t1 = engine.resolve(a).copied();
         let t2 = t2.join().unwrap();
         let deadlocks = [&t1, &t2]
             .iter()

@@ -45,15 +45,14 @@
 //! and nothing is allocated.
 //!
 //! # Sources
-//! [`PolicyBuilder`].
+//! [`PolicyBuilder`], [`Policy::parse`] (format documented in [`parse`] and
+//! `docs/policy-format.md`), [`Policy::from_file`], and [`Policy::from_env`]
+//! (`LAZY_BIND_POLICY`, policy text or `@path`).
 //!
 //! ```
 //! use lazy_bind::policy::{ActivePolicy, Decision, ImportQuery, Policy};
 //!
-//! let policy = Policy::builder()
-//!     .mode(lazy_bind::policy::Mode::All)
-//!     .eager_target("torch.*")?
-//!     .build();
+//! let policy = Policy::parse("mode all; eager-target torch.*")?;
 //! let active = ActivePolicy::new(policy);
 //! assert_eq!(active.decide(&ImportQuery::new("app", "numpy")), Decision::Defer);
 //! assert_eq!(active.decide(&ImportQuery::new("app", "torch.nn")), Decision::Eager);
@@ -61,7 +60,7 @@
 //!     active.explain("app", "torch.nn").to_string(),
 //!     "eager: target opt-out rule 'eager-target torch.*'"
 //! );
-//! # Ok::<(), lazy_bind::policy::NameError>(())
+//! # Ok::<(), lazy_bind::policy::PolicyError>(())
 //! ```
 
 mod active;
@@ -70,9 +69,11 @@ mod context;
 mod decide;
 mod explain;
 mod mode;
+pub mod parse;
 mod pattern;
 mod rules;
 mod scope;
+mod source;
 
 pub use active::{ActivePolicy, PendingResolver};
 pub use builder::{Policy, PolicyBuilder};
@@ -80,6 +81,8 @@ pub use context::{ContextReason, ImportContext, ImportQuery};
 pub use decide::Filter;
 pub use explain::{Decision, Explanation, Reason};
 pub use mode::{Mode, ParseModeError};
+pub use parse::{PolicyError, PolicyErrorKind};
 pub use pattern::{NameError, NameReason, Pattern};
 pub use rules::{ParseRuleKindError, RuleKind};
 pub use scope::{eager_scope, in_eager_scope, EagerScope};
+pub use source::{LoadError, ENV_VAR};

@@ -42,6 +42,14 @@ fn counting_filter(result: bool) -> (Filter, Arc<AtomicUsize>) {
     (f, calls)
 }
 
+#[test]
+fn shared_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ActivePolicy>();
+    assert_send_sync::<Policy>();
+    assert_send_sync::<Filter>();
+}
+
 // ---- modes ----------------------------------------------------------------
 
 #[test]

@@ -115,6 +115,12 @@ impl ActivePolicy {
     ///
     /// Laziness stays off afterwards; call [`set_mode`](Self::set_mode) to
     /// turn it back on.
+    ///
+    /// # Thread-safety
+    /// A decision that loaded the policy on another thread just before the
+    /// mode changed may still defer one import while `engine` is draining;
+    /// an engine that must leave nothing pending should drain until empty,
+    /// or the caller should switch at a point where no imports run.
     pub fn disable_laziness<R: PendingResolver + ?Sized>(&self, engine: &R) -> Vec<R::Failure> {
         self.set_mode(Mode::None);
         engine.resolve_all_pending()

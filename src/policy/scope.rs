@@ -11,8 +11,9 @@ thread_local! {
 /// While alive, every import decided on this thread is eager.
 ///
 /// Scopes nest: laziness returns only when the outermost guard is dropped.
-/// The guard is `!Send` because the scope belongs to the thread that opened
-/// it.
+/// # Thread-safety
+/// The scope affects only the thread that opened it; the guard is `!Send`
+/// so it is closed on that same thread.
 #[must_use = "the eager scope ends when this guard is dropped"]
 #[derive(Debug)]
 pub struct EagerScope {

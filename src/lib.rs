@@ -37,7 +37,7 @@ mod thread;
 pub mod wait;
 
 pub use engine::{
-    Counters, Engine, EngineBuilder, EntryInfo, EntryState, ForkReport, Peek, Resolution,
+    Counters, Engine, EngineBuilder, Entry, EntryInfo, EntryState, ForkReport, Peek, Resolution,
 };
 pub use error::{Chain, ChainLink, Error, ResolveError};
 pub use handle::Handle;

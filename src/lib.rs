@@ -30,6 +30,7 @@ mod engine;
 mod error;
 mod handle;
 mod hooks;
+pub mod native;
 mod site;
 mod stack;
 mod thread;

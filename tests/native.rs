@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::{decl, threads, within};
 use lazy_bind::native::{LibraryHandle, NativeBinder, NativeError, SymbolHandle};
-use lazy_bind::{Error, Handle, Site};
+use lazy_bind::{Engine, Error, Handle, Site};
 
 type AddFn = extern "C" fn(c_int, c_int) -> c_int;
 type CountFn = extern "C" fn() -> c_int;
@@ -322,6 +322,23 @@ fn failed_load_is_retried_once_the_library_exists() {
     assert_eq!(loaded.path(), path);
     let counters = binder.library_engine().counters();
     assert_eq!((counters.resolved, counters.failed), (1, 1));
+}
+
+#[test]
+fn engines_configured_by_the_runtime_apply_to_native_entries() {
+    let binder = NativeBinder::from_engines(
+        Engine::builder().sticky_failures(true).build(),
+        Engine::builder().sticky_failures(true).build(),
+    );
+    let path = missing("sticky");
+    let library = defer(&binder, &path, 8);
+    let first = binder.library(library).unwrap_err().to_string();
+    std::fs::copy(compiled_fixture(), &path).expect("copy the fixture library");
+    let second = binder.library(library).unwrap_err().to_string();
+    assert_eq!(first, second, "a sticky failure is not retried");
+    assert!(!mapped(&path));
+    let counters = binder.library_engine().counters();
+    assert_eq!((counters.resolved, counters.failed), (0, 1));
 }
 
 #[test]

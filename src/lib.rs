@@ -33,6 +33,7 @@ mod hooks;
 mod site;
 mod stack;
 mod thread;
+pub mod trace;
 pub mod wait;
 
 pub use engine::{

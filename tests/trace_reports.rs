@@ -359,6 +359,7 @@ fn a_resolution_still_running_is_an_open_begin_event() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's isolation forbids file system access")]
 fn chrome_trace_is_written_to_a_file() {
     let (recorder, _) = traced_run();
     let path = std::env::temp_dir().join(format!("lazy_bind_trace_{}.json", std::process::id()));

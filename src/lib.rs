@@ -35,6 +35,7 @@ pub mod policy;
 mod site;
 mod stack;
 mod thread;
+pub mod trace;
 pub mod wait;
 
 pub use engine::{

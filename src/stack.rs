@@ -62,3 +62,8 @@ pub(crate) fn innermost() -> Option<Arc<Declaration>> {
             .map(|frame| Arc::clone(&frame.declaration))
     })
 }
+
+/// How many resolutions are in progress on this thread.
+pub(crate) fn depth() -> usize {
+    STACK.with(|stack| stack.borrow().len())
+}

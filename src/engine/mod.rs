@@ -11,9 +11,12 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use arc_swap::ArcSwapOption;
+
 pub use counters::Counters;
 pub use fork::ForkReport;
 
+use crate::trace::{EventKind, Recorder};
 use crate::{Declaration, Error, Handle, Hooks, NoHooks, ResolveError, Site, ThreadKey};
 use counters::CounterCells;
 use slot::{Phase, Resolved};
@@ -45,6 +48,8 @@ pub struct Engine<V> {
     hooks: Arc<dyn Hooks>,
     sticky_failures: bool,
     counters: CounterCells,
+    /// Where events go, if recording is on. Read only on slow paths.
+    recorder: ArcSwapOption<Recorder>,
     /// Values of discarded entries: other threads may still hold references
     /// to them, so they live until `reclaim` or drop.
     retired: Mutex<Vec<Retired<V>>>,
@@ -189,6 +194,7 @@ pub struct EntryInfo {
 pub struct EngineBuilder<V> {
     hooks: Arc<dyn Hooks>,
     sticky_failures: bool,
+    recorder: Option<Arc<Recorder>>,
     value: PhantomData<fn() -> V>,
 }
 
@@ -206,6 +212,13 @@ impl<V> EngineBuilder<V> {
         self
     }
 
+    /// Records the engine's events in `recorder` from the start (default:
+    /// no recording). See [`Engine::set_recorder`].
+    pub fn recorder(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine<V> {
         Engine {
@@ -213,6 +226,7 @@ impl<V> EngineBuilder<V> {
             hooks: self.hooks,
             sticky_failures: self.sticky_failures,
             counters: CounterCells::default(),
+            recorder: ArcSwapOption::new(self.recorder),
             retired: Mutex::new(Vec::new()),
         }
     }
@@ -235,8 +249,28 @@ impl<V> Engine<V> {
         EngineBuilder {
             hooks: Arc::new(NoHooks),
             sticky_failures: false,
+            recorder: None,
             value: PhantomData,
         }
+    }
+
+    /// Starts recording this engine's events in `recorder`, or stops
+    /// recording with `None`.
+    ///
+    /// A resolution already running keeps the recorder it started with, so
+    /// its start and end events land in the same recorder. A resolved access
+    /// never reads the recorder: recording costs nothing on the hot path.
+    ///
+    /// # Thread-safety
+    /// May be called while other threads use the engine; they switch to the
+    /// new recorder at their next slow-path event.
+    pub fn set_recorder(&self, recorder: Option<Arc<Recorder>>) {
+        self.recorder.store(recorder);
+    }
+
+    /// The recorder events go to, if recording is on.
+    pub fn recorder(&self) -> Option<Arc<Recorder>> {
+        self.recorder.load_full()
     }
 
     /// Whether failed resolutions are sticky.
@@ -276,6 +310,10 @@ impl<V> Engine<V> {
         // SAFETY: we hold the lock and the phase is `Free`, not `Resolving`.
         *unsafe { slot.resolver() } = resolver;
         state.stamp = stamp;
+        let recorded = match (&value, &*self.recorder.load()) {
+            (None, Some(recorder)) => Some((Arc::clone(recorder), Arc::new(declaration.clone()))),
+            _ => None,
+        };
         state.declaration = Some(declaration);
         state.phase = match value {
             Some(value) => {
@@ -287,6 +325,10 @@ impl<V> Engine<V> {
                 Phase::Pending
             }
         };
+        drop(state);
+        if let Some((recorder, declaration)) = recorded {
+            recorder.record(EventKind::Deferred { declaration });
+        }
         Handle { stamp, index }
     }
 

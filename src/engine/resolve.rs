@@ -7,6 +7,7 @@ use std::sync::{Arc, MutexGuard};
 use super::attempt::{Attempt, Outcome};
 use super::slot::{Phase, Slot, State};
 use super::{stale, Engine, Resolution};
+use crate::trace::{self, Span};
 use crate::{stack, wait, Error, Handle, ResolveError, Site, ThreadKey};
 
 impl<V> Engine<V> {
@@ -36,10 +37,12 @@ impl<V> Engine<V> {
             };
             drop(state);
             if attempt.owner() == ThreadKey::current() {
-                return Err(Error::Cycle {
+                let error = Error::Cycle {
                     chain: stack::cycle_chain(handle.stamp, attempt.declaration()),
                     access: access.cloned(),
-                });
+                };
+                trace::record_error(self.recorder.load().as_deref(), &error);
+                return Err(error);
             }
             match self.wait(&attempt, access)? {
                 // Loop to read the value (or find the entry discarded since).
@@ -67,6 +70,7 @@ impl<V> Engine<V> {
         state.phase = Phase::Resolving(Arc::clone(&attempt));
         drop(state);
 
+        let span = Span::start(self.recorder.load_full(), &declaration, access);
         let frame = stack::push(handle.stamp, Arc::clone(&declaration));
         // SAFETY: this thread moved the phase to `Resolving`; until `finish`
         // moves it out, no other thread touches the resolver cell.
@@ -83,10 +87,10 @@ impl<V> Engine<V> {
         drop(frame);
 
         match result {
-            Ok(Ok(value)) => self.finish(slot, handle, &attempt, Ok(value)),
+            Ok(Ok(value)) => span.end(self.finish(slot, handle, &attempt, Ok(value))),
             Ok(Err(error)) => {
                 let error = failure(error, &declaration, access);
-                self.finish(slot, handle, &attempt, Err(error))
+                span.end(self.finish(slot, handle, &attempt, Err(error)))
             }
             Err(payload) => {
                 let message = panic_message(payload.as_ref());
@@ -97,7 +101,7 @@ impl<V> Engine<V> {
                 };
                 // Waiters learn of the panic as an error; the panic itself
                 // belongs to this thread's caller.
-                let _ = self.finish(slot, handle, &attempt, Err(error));
+                let _ = span.end(self.finish(slot, handle, &attempt, Err(error)));
                 panic::resume_unwind(payload)
             }
         }
@@ -166,7 +170,9 @@ impl<V> Engine<V> {
         if let Some(outcome) = attempt.outcome() {
             return Ok(outcome);
         }
-        let registration = wait::register_attempt(attempt, access)?;
+        let registration = wait::register_attempt(attempt, access).inspect_err(|error| {
+            trace::record_error(self.recorder.load().as_deref(), error);
+        })?;
         self.hooks.before_block();
         let outcome = attempt.wait();
         drop(registration);

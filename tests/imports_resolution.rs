@@ -138,7 +138,11 @@ fn a_pending_submodule_never_overwrites_an_attribute_of_its_parent() {
     fake.run(&main, &import("a.b", 1));
     let a = fake.load(&main, "a").unwrap();
     assert_eq!(fake.executed(), ["a", "a.b"], "the submodule is imported");
-    assert_eq!(a.module().raw("b").unwrap().int(), 1, "but not bound over a.b");
+    assert_eq!(
+        a.module().raw("b").unwrap().int(),
+        1,
+        "but not bound over a.b"
+    );
     assert!(fake.sys_module("a.b").is_some());
 }
 
@@ -190,8 +194,12 @@ fn from_import_of_a_name_that_is_nowhere_cannot_import_it() {
             module: "a".into()
         })
     );
-    assert!(error.to_string().contains("cannot import name 'nothing' from 'a'"));
-    assert!(error.to_string().contains("'a.nothing' (declared at main.py:3)"));
+    assert!(error
+        .to_string()
+        .contains("cannot import name 'nothing' from 'a'"));
+    assert!(error
+        .to_string()
+        .contains("'a.nothing' (declared at main.py:3)"));
 }
 
 #[test]
@@ -201,7 +209,9 @@ fn a_failing_submodule_reports_its_own_error_and_is_retried() {
     let counter = Arc::clone(&runs);
     fake.empty("a").source("a.bad", move |_| {
         if counter.fetch_add(1, Ordering::SeqCst) < 2 {
-            Err(lazy_bind::ResolveError::new(FakeError("boom in a.bad".into())))
+            Err(lazy_bind::ResolveError::new(FakeError(
+                "boom in a.bad".into(),
+            )))
         } else {
             Ok(())
         }
@@ -219,7 +229,10 @@ fn a_failing_submodule_reports_its_own_error_and_is_retried() {
     fake.run(&other, &import("a.bad", 2));
     let error = fake.load(&other, "a").unwrap_err();
     assert_eq!(source(&error).to_string(), "boom in a.bad");
-    assert!(matches!(main.raw("bad"), Some(Value::Lazy(_))), "still pending");
+    assert!(
+        matches!(main.raw("bad"), Some(Value::Lazy(_))),
+        "still pending"
+    );
     assert_eq!(fake.load(&main, "bad").unwrap().module_name(), "a.bad");
     assert_eq!(fake.executed(), ["a", "a.bad", "a.bad", "a.bad"]);
 }
@@ -317,7 +330,10 @@ fn an_import_cycle_through_lazy_bindings_names_the_chain() {
     };
     // From the first resolution of `b` (inside `a`'s body) to its re-entry.
     assert_eq!(chain.names(), ["b", "a.b", "b"]);
-    assert!(error.to_string().contains("'b' (declared at a.py:1)"), "{error}");
+    assert!(
+        error.to_string().contains("'b' (declared at a.py:1)"),
+        "{error}"
+    );
     assert_eq!(importer.engine().counters().resolved, 0);
 }
 
@@ -335,11 +351,21 @@ fn the_rebind_contract_leaves_a_rebound_slot_alone() {
         Value::Lazy(h) => Some(*h),
         _ => None,
     };
-    assert!(!rebind_slot(&mut slot, binding.handle, value.clone(), is_placeholder));
+    assert!(!rebind_slot(
+        &mut slot,
+        binding.handle,
+        value.clone(),
+        is_placeholder
+    ));
     assert_eq!(slot.int(), 5);
     let mut placeholder = Value::Lazy(binding.handle);
     assert!(binding.is_same_placeholder(is_placeholder(&placeholder).unwrap()));
-    assert!(rebind_slot(&mut placeholder, binding.handle, value, is_placeholder));
+    assert!(rebind_slot(
+        &mut placeholder,
+        binding.handle,
+        value,
+        is_placeholder
+    ));
     assert_eq!(placeholder.module_name(), "a");
 }
 
@@ -377,7 +403,8 @@ fn threads_racing_on_one_binding_import_the_module_once() {
     let results = common::within(Duration::from_secs(20), move || {
         let handles: Vec<_> = (0..n)
             .map(|_| {
-                let (fake, main, barrier) = (Arc::clone(&fake), Arc::clone(&main), Arc::clone(&barrier));
+                let (fake, main, barrier) =
+                    (Arc::clone(&fake), Arc::clone(&main), Arc::clone(&barrier));
                 std::thread::spawn(move || {
                     barrier.wait();
                     fake.load(&main, "x").unwrap().int()

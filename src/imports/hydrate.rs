@@ -58,7 +58,10 @@ impl<R: ImportRuntime> Importer<R> {
                 let Some(value) = runtime.loaded_module(top) else {
                     return false;
                 };
-                if !names.iter().all(|name| runtime.loaded_module(name).is_some()) {
+                if !names
+                    .iter()
+                    .all(|name| runtime.loaded_module(name).is_some())
+                {
                     return false;
                 }
                 let mut state = submodules.lock();

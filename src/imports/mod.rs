@@ -71,7 +71,9 @@ pub use validate::UnresolvableTarget;
 #[non_exhaustive]
 pub enum ImportError {
     /// A relative import (`level > 0`) in a module with no package.
-    #[error("attempted relative import with no known parent package (level {level}, module '{name}')")]
+    #[error(
+        "attempted relative import with no known parent package (level {level}, module '{name}')"
+    )]
     NoParentPackage {
         /// The module name after the dots (may be empty).
         name: String,

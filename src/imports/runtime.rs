@@ -42,8 +42,11 @@ pub trait ImportRuntime: Send + Sync + 'static {
     ///
     /// # Errors
     /// Reading the attribute ran code that failed.
-    fn get_attr(&self, module: &Self::Value, name: &str)
-        -> Result<Option<Self::Value>, ResolveError>;
+    fn get_attr(
+        &self,
+        module: &Self::Value,
+        name: &str,
+    ) -> Result<Option<Self::Value>, ResolveError>;
 
     /// Binds a just-imported submodule `value` as attribute `name` of its
     /// parent `module`, only if the parent has no attribute `name` yet: a

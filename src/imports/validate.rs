@@ -47,9 +47,11 @@ impl<R: ImportRuntime> Importer<R> {
         for (namespace, name, bound) in self.live_bindings() {
             let mut absent: Vec<Arc<str>> = Vec::new();
             for module in bound.target.modules() {
-                let under_absent = absent
-                    .iter()
-                    .any(|gone| module.strip_prefix(&**gone).is_some_and(|rest| rest.starts_with('.')));
+                let under_absent = absent.iter().any(|gone| {
+                    module
+                        .strip_prefix(&**gone)
+                        .is_some_and(|rest| rest.starts_with('.'))
+                });
                 if under_absent
                     || runtime.loaded_module(&module).is_some()
                     || runtime.can_find(&module)

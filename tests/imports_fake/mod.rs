@@ -201,10 +201,18 @@ impl Fake {
     /// it, else its parent.
     pub fn package_of(&self, name: &str) -> String {
         let prefix = format!("{name}.");
-        if self.sources.lock().unwrap().keys().any(|k| k.starts_with(&prefix)) {
+        if self
+            .sources
+            .lock()
+            .unwrap()
+            .keys()
+            .any(|k| k.starts_with(&prefix))
+        {
             name.to_owned()
         } else {
-            name.rsplit_once('.').map_or("", |(parent, _)| parent).to_owned()
+            name.rsplit_once('.')
+                .map_or("", |(parent, _)| parent)
+                .to_owned()
         }
     }
 
@@ -307,7 +315,12 @@ impl ImportRuntime for Fake {
         Ok(module.module().raw(name))
     }
 
-    fn set_attr_if_absent(&self, module: &Value, name: &str, value: &Value) -> Result<(), ResolveError> {
+    fn set_attr_if_absent(
+        &self,
+        module: &Value,
+        name: &str,
+        value: &Value,
+    ) -> Result<(), ResolveError> {
         module
             .module()
             .attrs

@@ -159,3 +159,20 @@ fn validate_lists_unfindable_targets_without_running_anything() {
         "a failed entry stays pending"
     );
 }
+
+#[test]
+fn a_forgotten_namespace_is_neither_validated_nor_hydrated() {
+    let fake = Fake::new();
+    fake.empty("a");
+    let (fake, importer) = fake.start();
+    let main = fake.main();
+    fake.run(&main, &import("a", 1));
+    fake.run(&main, &from("missing", &[("x", None), ("y", None)], 2));
+    assert_eq!(importer.validate().len(), 2);
+    assert_eq!(importer.forget_namespace(main.namespace), 3);
+    assert_eq!(importer.forget_namespace(main.namespace), 0);
+    assert!(importer.validate().is_empty());
+    fake.import_module("a", &[]).unwrap();
+    assert_eq!(importer.hydrate(), 0);
+    assert_eq!(pending(&importer), 3, "the entries themselves stay");
+}

@@ -144,6 +144,14 @@ fn a_pending_submodule_never_overwrites_an_attribute_of_its_parent() {
         "but not bound over a.b"
     );
     assert!(fake.sys_module("a.b").is_some());
+    let other = fake.main();
+    let spec = ImportSpec::import_as("__main__", "a.b", "c", site(2)).unwrap();
+    fake.run(&other, &spec);
+    assert_eq!(
+        fake.load(&other, "c").unwrap().module_name(),
+        "a.b",
+        "`import a.b as c` binds the submodule, not the shadowing attribute"
+    );
 }
 
 #[test]

@@ -175,9 +175,11 @@ impl<R: ImportRuntime> Importer<R> {
         let declaration = Declaration::new(entry_name, site.clone());
         let runtime = Arc::clone(&self.runtime);
         let handle = match target.clone() {
-            Target::Package { top, submodules } => self.engine.create(declaration.clone(), {
-                move |_| plan::resolve_package(&*runtime, &top, &submodules)
-            }),
+            Target::Package { top, submodules } => {
+                self.engine.create(declaration.clone(), move |_| {
+                    plan::resolve_package(&*runtime, &top, &submodules)
+                })
+            }
             Target::Module(module) => self.engine.create(declaration.clone(), move |_| {
                 plan::import_chain(&*runtime, &module, &[]).map(|(_, leaf)| leaf)
             }),

@@ -11,7 +11,9 @@ pub enum ImportKind {
     /// `import a.b.c`: binds the top package `a`; resolving it imports `a`,
     /// `a.b` and `a.b.c`, in that order.
     Package,
-    /// `import a.b as c`: binds the submodule `a.b` itself to `c`.
+    /// `import a.b as c`: binds the submodule `a.b` itself to `c` (the module
+    /// [`ImportRuntime::import_module`](super::ImportRuntime::import_module)
+    /// returned for `a.b`, even if `a` has an attribute `b` that differs).
     ModuleAs(Arc<str>),
     /// `from a import x, y as z`: binds one entry per name.
     From(Vec<FromName>),

@@ -30,6 +30,7 @@ mod engine;
 mod error;
 mod handle;
 mod hooks;
+pub mod imports;
 pub mod native;
 pub mod policy;
 mod site;

@@ -1,0 +1,178 @@
+//! Hydrate (resolve pending bindings whose targets are already loaded,
+//! without importing) and validate (find lazy imports whose modules cannot be
+//! found, without running them), against the fake runtime.
+
+mod imports_fake;
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use imports_fake::{Fake, Value};
+use lazy_bind::imports::{ImportRuntime, ImportSpec, Importer, UnresolvableTarget};
+use lazy_bind::{EntryState, Site};
+
+fn import(target: &str, line: u32) -> ImportSpec {
+    ImportSpec::import("__main__", target, Site::new("main.py", line)).unwrap()
+}
+
+fn from(module: &str, names: &[(&str, Option<&str>)], line: u32) -> ImportSpec {
+    ImportSpec::from_import("__main__", "", 0, module, names, Site::new("main.py", line)).unwrap()
+}
+
+fn pending(importer: &Importer<Fake>) -> usize {
+    importer
+        .engine()
+        .snapshot()
+        .iter()
+        .filter(|entry| entry.state == EntryState::Pending)
+        .count()
+}
+
+#[test]
+fn hydrate_resolves_loaded_targets_without_importing() {
+    let fake = Fake::new();
+    fake.empty("a").empty("a.b").empty("c").source("d", |cx| {
+        cx.set("x", Value::Int(4));
+        Ok(())
+    });
+    fake.empty("d.sub").empty("e");
+    let (fake, importer) = fake.start();
+    let main = fake.main();
+    fake.run(&main, &import("a", 1));
+    fake.run(
+        &main,
+        &ImportSpec::import_as("__main__", "a.b", "ab", Site::new("main.py", 2)).unwrap(),
+    );
+    fake.run(&main, &from("d", &[("x", None), ("sub", None)], 3));
+    fake.run(&main, &import("c", 4));
+    fake.run(&main, &import("e", 5));
+    // Eager code loads a, a.b, d and d.sub (not c, not e).
+    for name in ["a", "a.b", "d", "d.sub"] {
+        fake.import_module(name, &[]).unwrap();
+    }
+    let executed = fake.executed();
+    assert_eq!(importer.hydrate(), 4, "a, ab, x and sub");
+    assert_eq!(fake.executed(), executed, "hydrate imports nothing");
+    assert_eq!(pending(&importer), 2, "c and e stay pending");
+    assert_eq!(fake.load(&main, "a").unwrap().module_name(), "a");
+    assert_eq!(fake.load(&main, "ab").unwrap().module_name(), "a.b");
+    assert_eq!(fake.load(&main, "x").unwrap().int(), 4);
+    assert_eq!(fake.load(&main, "sub").unwrap().module_name(), "d.sub");
+    assert_eq!(fake.executed(), executed, "nor do the accesses after it");
+    assert_eq!(importer.hydrate(), 0);
+}
+
+#[test]
+fn hydrate_waits_for_every_pending_submodule_of_a_package_binding() {
+    let fake = Fake::new();
+    fake.empty("a").empty("a.b").empty("a.c");
+    let (fake, importer) = fake.start();
+    let main = fake.main();
+    fake.run(&main, &import("a.b", 1));
+    fake.run(&main, &import("a.c", 2));
+    fake.import_module("a", &[]).unwrap();
+    fake.import_module("a.b", &[]).unwrap();
+    assert_eq!(importer.hydrate(), 0, "a.c is not loaded yet");
+    fake.import_module("a.c", &[]).unwrap();
+    assert_eq!(importer.hydrate(), 1);
+    // The hydrated entry takes no more submodules: a new statement gets a
+    // fresh entry.
+    let first = importer.pending_bindings(main.namespace);
+    assert!(first.is_empty());
+    let later = fake.run(&main, &import("a.b", 3));
+    assert_eq!(importer.pending_bindings(main.namespace), later);
+}
+
+#[test]
+fn hydrate_skips_modules_still_initialising_and_pending_lazy_attributes() {
+    let fake = Fake::new();
+    let seen = Arc::new(Mutex::new(None));
+    let seen_in_body = Arc::clone(&seen);
+    let importer_slot: Arc<OnceLock<std::sync::Weak<Importer<Fake>>>> = Default::default();
+    let importer_in_body = Arc::clone(&importer_slot);
+    fake.source("a", move |cx| {
+        cx.lazy_from(0, "c", &[("y", None)], 1);
+        // `a` is in sys.modules but not finished: nothing may hydrate to it.
+        let importer = importer_in_body.get().unwrap().upgrade().unwrap();
+        *seen_in_body.lock().unwrap() = Some(importer.hydrate());
+        Ok(())
+    })
+    .empty("c");
+    let (fake, importer) = fake.start();
+    importer_slot.set(Arc::downgrade(&importer)).unwrap();
+    let main = fake.main();
+    fake.run(&main, &import("a", 1));
+    fake.run(&main, &from("a", &[("y", None)], 2));
+    fake.import_module("a", &[]).unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some(0));
+    // Now `a` is loaded, so `import a` hydrates; `from a import y` does not,
+    // because a.y is a pending lazy binding (c is not loaded).
+    assert_eq!(importer.hydrate(), 1);
+    assert!(matches!(main.raw("y"), Some(Value::Lazy(_))));
+    assert_eq!(fake.executed(), ["a"]);
+}
+
+#[test]
+fn validate_lists_unfindable_targets_without_running_anything() {
+    let fake = Fake::new();
+    fake.empty("a").empty("a.b").empty("ok");
+    let (fake, importer) = fake.start();
+    let main = fake.main();
+    fake.run(&main, &import("a.b", 1));
+    fake.run(&main, &import("a.bx", 2)); // typo, merged into the entry for a
+    fake.run(&main, &from("nosuch.deep", &[("y", None)], 3));
+    fake.run(&main, &from("ok", &[("anything", None)], 4));
+    let missing = importer.validate();
+    assert!(fake.executed().is_empty(), "validate runs nothing");
+    assert!(fake.calls().is_empty(), "validate imports nothing");
+    let found: Vec<(&str, &str, &str, u32)> = missing
+        .iter()
+        .map(|m: &UnresolvableTarget| {
+            (
+                &*m.module,
+                &*m.name,
+                m.declaration.name(),
+                m.declaration.site().line(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [("a.bx", "a", "a.b", 1), ("nosuch", "y", "nosuch.deep.y", 3)]
+    );
+    assert_eq!(
+        missing[1].to_string(),
+        "No module named 'nosuch' (lazy import of 'nosuch.deep.y' (declared at main.py:3), bound to 'y')"
+    );
+    // A binding whose resolution failed is still pending, so still reported.
+    let other = fake.main();
+    fake.run(&other, &import("gone", 5));
+    let error = fake.load(&other, "gone").unwrap_err();
+    assert!(error.to_string().contains("No module named 'gone'"));
+    let names: Vec<String> = importer
+        .validate()
+        .iter()
+        .map(|m| m.module.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["a.bx", "nosuch", "gone"],
+        "a failed entry stays pending"
+    );
+}
+
+#[test]
+fn a_forgotten_namespace_is_neither_validated_nor_hydrated() {
+    let fake = Fake::new();
+    fake.empty("a");
+    let (fake, importer) = fake.start();
+    let main = fake.main();
+    fake.run(&main, &import("a", 1));
+    fake.run(&main, &from("missing", &[("x", None), ("y", None)], 2));
+    assert_eq!(importer.validate().len(), 2);
+    assert_eq!(importer.forget_namespace(main.namespace), 3);
+    assert_eq!(importer.forget_namespace(main.namespace), 0);
+    assert!(importer.validate().is_empty());
+    fake.import_module("a", &[]).unwrap();
+    assert_eq!(importer.hydrate(), 0);
+    assert_eq!(pending(&importer), 3, "the entries themselves stay");
+}

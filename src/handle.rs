@@ -36,5 +36,9 @@ pub(crate) fn next_stamp() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     // Relaxed: the counter only has to hand out distinct numbers; the stamp is
     // published to other threads together with the slot, under its lock.
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    let stamp = NEXT.fetch_add(1, Ordering::Relaxed);
+    // Slots keep two flag bits above the stamp; 2^62 stamps is centuries of
+    // creations at any plausible rate.
+    assert!(stamp < 1 << 62, "lazy_bind stamp counter exhausted");
+    stamp
 }

@@ -136,11 +136,26 @@ fn stale_discarded_and_foreign_handles_are_errors() {
     assert!(engine.get(h).is_none());
     assert!(matches!(engine.resolve(h), Err(Error::StaleHandle { .. })));
     assert!(matches!(engine.discard(h), Err(Error::StaleHandle { .. })));
-    // The slot is reused, and the old handle still does not see the new entry.
-    let reused = engine.create(decl("c", 1), |_| Ok(3));
+    // A resolved value may still be referenced: its slot is not reused...
+    let fresh = engine.create(decl("c", 1), |_| Ok(3));
+    assert_ne!(fresh.index, h.index);
+    // ...until `reclaim` proves no reference remains.
+    let mut engine = engine;
+    assert_eq!(engine.reclaim(), 1);
+    let reused = engine.create(decl("d", 1), |_| Ok(4));
     assert_eq!(reused.index, h.index);
     assert!(matches!(engine.peek(h), Err(Error::StaleHandle { .. })));
-    assert_eq!(*engine.resolve(reused).unwrap(), 3);
+    assert_eq!(*engine.resolve(reused).unwrap(), 4);
+    // An unresolved entry's slot is reused at once.
+    let pending = engine.create(decl("e", 1), |_| Ok(5));
+    engine.discard(pending).unwrap();
+    let next = engine.create(decl("f", 1), |_| Ok(6));
+    assert_eq!(next.index, pending.index);
+    assert!(matches!(
+        engine.resolve(pending),
+        Err(Error::StaleHandle { .. })
+    ));
+    assert_eq!(*engine.resolve(next).unwrap(), 6);
 }
 
 #[test]

@@ -7,20 +7,25 @@
 //! runtime code (a resolver, a hook, a value's `Drop`) runs.
 //!
 //! # The resolved fast path
-//! Each slot starts with an `AtomicPtr` to a heap `Resolved { stamp, value }`.
-//! The owner of the attempt writes the value into a fresh allocation and
-//! stores the pointer with `Release`; readers load it with `Acquire`, so the
-//! value is fully visible to anyone who sees the pointer. The stamp inside the
-//! allocation is compared with the handle's, which rejects stale and foreign
-//! handles without touching the lock. A published value is never written
-//! again and never freed while `&Engine` can be held: discarding an entry
-//! moves its value to a retired list freed by [`Engine::reclaim`] (which takes
-//! `&mut self`) or on drop. Hence `resolve` returns `&V` tied to `&self`.
+//! Each slot starts with a 64-bit state word followed by the value cell
+//! (`#[repr(C)]`; the C header documents this prefix). The word holds the
+//! entry's stamp, plus a `RESOLVED` bit once the value is in the cell. The
+//! owner of the attempt writes the value into the cell and then stores
+//! `stamp | RESOLVED` with `Release`; a reader loads the word with `Acquire`
+//! and compares it with `handle.stamp | RESOLVED`. One load and one compare
+//! answer both "is it resolved?" and "is this handle still this entry?", and
+//! the acquire makes the value visible. A published value is never written
+//! again and never dropped while `&Engine` can be held: discarding a resolved
+//! entry clears the word but keeps the value in its slot (phase `Retired`)
+//! until [`Engine::reclaim`] (which takes `&mut self`) or drop, and the slot
+//! is reused only then. Hence `resolve` returns `&V` tied to `&self`.
 //!
-//! The table is an array of pages that double in size (64, 128, 256, ...
-//! slots). Pages never move or shrink, so `&Slot` is valid for the engine's
-//! life; a page pointer is published with `Release` after its slots are
-//! initialised and read with `Acquire`.
+//! The table is a directory of fixed 1024-slot pages. Pages never move, so
+//! `&Slot` is valid for the engine's life and [`Entry`] can cache it; a page
+//! pointer is published with `Release` after its slots are initialised and
+//! read with `Acquire`. Fixed pages keep the index lookup to a shift and a
+//! mask (pages that doubled in size needed a bit scan that measured four
+//! times slower).
 //!
 //! # Exactly once per attempt
 //! Only the thread that moves a slot from `Pending` to `Resolving` (under the
@@ -46,8 +51,10 @@
 //! held across runtime code, so a vanished thread can only have held one for
 //! a few instructions; [`Engine::after_fork_child`] uses `try_lock`, resets
 //! entries whose attempt owner vanished, and marks the rare slot whose lock
-//! was held as lost (its accesses fail instead of blocking). The wait-for
+//! was held as lost (a `LOST` bit in its word: accesses fail instead of
+//! blocking). The wait-for
 //! graph is replaced by a fresh one (the old one is leaked).
 //!
 //! [`Engine::reclaim`]: crate::Engine::reclaim
+//! [`Entry`]: crate::Entry
 //! [`Engine::after_fork_child`]: crate::Engine::after_fork_child

@@ -51,7 +51,7 @@ impl<V> Engine<V> {
             if attempt.owner() == me {
                 continue;
             }
-            if state.stamp == 0 {
+            if slot.stamp() == 0 {
                 // Discarded during the vanished resolution: free it now.
                 state.phase = Phase::Free;
                 state.declaration = None;

@@ -8,7 +8,6 @@ mod slot;
 mod table;
 
 use std::marker::PhantomData;
-use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwapOption;
@@ -19,7 +18,7 @@ pub use fork::ForkReport;
 use crate::trace::{EventKind, Recorder};
 use crate::{Declaration, Error, Handle, Hooks, NoHooks, ResolveError, Site, ThreadKey};
 use counters::CounterCells;
-use slot::{Phase, Resolved};
+use slot::Phase;
 use table::Table;
 
 /// A deferred-object table: one entry per lazy binding, each resolved by its
@@ -50,17 +49,10 @@ pub struct Engine<V> {
     counters: CounterCells,
     /// Where events go, if recording is on. Read only on slow paths.
     recorder: ArcSwapOption<Recorder>,
-    /// Values of discarded entries: other threads may still hold references
-    /// to them, so they live until `reclaim` or drop.
-    retired: Mutex<Vec<Retired<V>>>,
+    /// Slots of discarded entries whose values other threads may still
+    /// reference: freed and reused by `reclaim` (or on drop).
+    retired: Mutex<Vec<u32>>,
 }
-
-/// A discarded entry's value, kept alive until the engine can free it.
-struct Retired<V>(NonNull<Resolved<V>>);
-
-// SAFETY: a retired value is only freed (under `&mut Engine`), never read
-// through this pointer; sending it is sending ownership of a `V`.
-unsafe impl<V: Send> Send for Retired<V> {}
 
 /// The context a resolver runs in.
 pub struct Resolution<'a, V> {
@@ -309,7 +301,7 @@ impl<V> Engine<V> {
         debug_assert!(matches!(state.phase, Phase::Free));
         // SAFETY: we hold the lock and the phase is `Free`, not `Resolving`.
         *unsafe { slot.resolver() } = resolver;
-        state.stamp = stamp;
+        slot.set_stamp(stamp);
         let recorded = match (&value, &*self.recorder.load()) {
             (None, Some(recorder)) => Some((Arc::clone(recorder), Arc::new(declaration.clone()))),
             _ => None,
@@ -373,7 +365,8 @@ impl<V> Engine<V> {
     /// [`Error::StaleHandle`] for a handle of no live entry.
     pub fn entry(&self, handle: Handle) -> Result<Entry<'_, V>, Error> {
         let slot = self.live_slot(handle, None)?;
-        if slot.lock().stamp != handle.stamp {
+        let state = slot.lock();
+        if slot.stamp() != handle.stamp || matches!(state.phase, Phase::Free | Phase::Retired) {
             return Err(stale(handle, None));
         }
         Ok(Entry {
@@ -397,11 +390,11 @@ impl<V> Engine<V> {
     pub fn peek(&self, handle: Handle) -> Result<Peek<'_, V>, Error> {
         let slot = self.live_slot(handle, None)?;
         let state = slot.lock();
-        if state.stamp != handle.stamp {
+        if slot.stamp() != handle.stamp {
             return Err(stale(handle, None));
         }
         Ok(match &state.phase {
-            Phase::Free => return Err(stale(handle, None)),
+            Phase::Free | Phase::Retired => return Err(stale(handle, None)),
             Phase::Pending => Peek::Pending,
             Phase::Resolving(attempt) => Peek::Resolving {
                 owner: attempt.owner(),
@@ -422,7 +415,7 @@ impl<V> Engine<V> {
         let slot = self.live_slot(handle, None)?;
         let state = slot.lock();
         match &state.declaration {
-            Some(declaration) if state.stamp == handle.stamp => Ok(Arc::new(declaration.clone())),
+            Some(declaration) if slot.stamp() == handle.stamp => Ok(Arc::new(declaration.clone())),
             _ => Err(stale(handle, None)),
         }
     }
@@ -439,7 +432,7 @@ impl<V> Engine<V> {
     pub fn provide(&self, handle: Handle, value: V) -> Result<bool, Error> {
         let slot = self.live_slot(handle, None)?;
         let mut state = slot.lock();
-        if state.stamp != handle.stamp {
+        if slot.stamp() != handle.stamp {
             return Err(stale(handle, None));
         }
         if !matches!(state.phase, Phase::Pending) {
@@ -457,59 +450,67 @@ impl<V> Engine<V> {
 
     /// Removes the entry. Its handle (and every copy) becomes stale.
     ///
-    /// A resolved value stays allocated until [`reclaim`](Engine::reclaim) or
-    /// drop, because other threads may still hold references to it. An entry
-    /// discarded while a thread resolves it is freed when that resolution
-    /// ends; that thread and its waiters get [`Error::Discarded`].
+    /// A resolved value stays in its slot until [`reclaim`](Engine::reclaim)
+    /// or drop, because other threads may still hold references to it; the
+    /// slot is reused only after that. An entry discarded while a thread
+    /// resolves it is freed when that resolution ends; that thread and its
+    /// waiters get [`Error::Discarded`].
     ///
     /// # Errors
     /// [`Error::StaleHandle`] for a handle of no live entry.
     pub fn discard(&self, handle: Handle) -> Result<(), Error> {
         let slot = self.live_slot(handle, None)?;
         let mut state = slot.lock();
-        if state.stamp != handle.stamp || matches!(state.phase, Phase::Free) {
+        if slot.stamp() != handle.stamp || matches!(state.phase, Phase::Free | Phase::Retired) {
             return Err(stale(handle, None));
         }
-        state.stamp = 0;
-        if matches!(state.phase, Phase::Resolving(_)) {
+        slot.set_stamp(0);
+        let was_resolved = match state.phase {
             // The resolving thread frees the slot when it finishes.
-            return Ok(());
-        }
-        let was_resolved = matches!(state.phase, Phase::Resolved);
-        state.phase = Phase::Free;
+            Phase::Resolving(_) => return Ok(()),
+            Phase::Resolved => true,
+            _ => false,
+        };
+        state.phase = if was_resolved {
+            Phase::Retired
+        } else {
+            Phase::Free
+        };
         state.declaration = None;
         // SAFETY: we hold the lock and the phase is not `Resolving`.
         let resolver = unsafe { slot.resolver() }.take();
-        let retired = slot.unpublish();
         drop(state);
-        if let Some(value) = retired {
+        self.counters.discarded(was_resolved);
+        if was_resolved {
             self.retired
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push(Retired(value));
+                .push(handle.index);
+        } else {
+            self.table.release(handle.index);
         }
-        self.counters.discarded(was_resolved);
-        self.table.release(handle.index);
         drop(resolver);
         Ok(())
     }
 
-    /// Frees the values of discarded entries. Needs `&mut self`, which proves
-    /// no reference to them remains.
+    /// Frees the values of discarded entries and makes their slots reusable.
+    /// Needs `&mut self`, which proves no reference to them remains. Returns
+    /// how many values it freed.
     pub fn reclaim(&mut self) -> usize {
         let retired = std::mem::take(
             self.retired
                 .get_mut()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        let count = retired.len();
-        for Retired(value) in retired {
-            // SAFETY: `&mut self` means no reference into the engine is
-            // alive; the pointer came from `Box::into_raw` in `publish` and
-            // was unpublished, so nothing else frees it.
-            drop(unsafe { Box::from_raw(value.as_ptr()) });
+        for &index in &retired {
+            let slot = self.table.get(index).expect("a retired slot exists");
+            slot.lock().phase = Phase::Free;
+            // SAFETY: the phase was `Retired`, so the cell holds a value, and
+            // `&mut self` means no reference into the engine is alive.
+            unsafe { slot.drop_value() };
+            self.table.release(index);
         }
-        count
+        retired.len()
     }
 
     /// The engine's counters at this moment.
@@ -527,7 +528,7 @@ impl<V> Engine<V> {
                 continue;
             };
             let entry_state = match &state.phase {
-                Phase::Free => continue,
+                Phase::Free | Phase::Retired => continue,
                 Phase::Pending => EntryState::Pending,
                 Phase::Resolving(attempt) => EntryState::Resolving(attempt.owner()),
                 Phase::Resolved => EntryState::Resolved,
@@ -535,7 +536,7 @@ impl<V> Engine<V> {
             };
             entries.push(EntryInfo {
                 handle: Handle {
-                    stamp: state.stamp,
+                    stamp: slot.stamp(),
                     index,
                 },
                 declaration: Arc::new(declaration.clone()),

@@ -21,11 +21,11 @@ impl<V> Engine<V> {
                 return Err(Error::LostInFork { handle });
             }
             let state = slot.lock();
-            if state.stamp != handle.stamp {
+            if slot.stamp() != handle.stamp {
                 return Err(stale(handle, access));
             }
             let attempt = match &state.phase {
-                Phase::Free => return Err(stale(handle, access)),
+                Phase::Free | Phase::Retired => return Err(stale(handle, access)),
                 Phase::Resolved => {
                     return Ok(slot
                         .resolved(handle.stamp)
@@ -120,7 +120,7 @@ impl<V> Engine<V> {
         // SAFETY: the phase is still `Resolving(attempt)`, moved there by this
         // thread; we leave it below, under the same lock.
         let resolver = unsafe { slot.resolver() };
-        if state.stamp != handle.stamp {
+        if slot.stamp() != handle.stamp {
             // Discarded while we were resolving: free the slot now.
             let resolver = resolver.take();
             state.phase = Phase::Free;

@@ -1,8 +1,8 @@
 //! One row of the deferred-object table.
 
 use std::cell::UnsafeCell;
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use super::attempt::Attempt;
@@ -13,25 +13,12 @@ use crate::{Declaration, ResolveError};
 pub(crate) type BoxedResolver<V> =
     Box<dyn FnMut(&Resolution<'_, V>) -> Result<V, ResolveError> + Send>;
 
-/// A resolved value with the stamp of the entry it belongs to.
-///
-/// `#[repr(C)]` because the C ABI's inline fast path reads `stamp` and the
-/// first word of `value` directly.
-#[repr(C)]
-pub(crate) struct Resolved<V> {
-    pub(crate) stamp: u64,
-    pub(crate) value: V,
-}
-
-/// The `resolved` word of a slot whose entry was lost in a fork. Never
-/// dereferenced: the fast path treats every address up to this one as
-/// "not resolved".
-pub(crate) const LOST: usize = 1;
-
-/// The [`LOST`] marker as a pointer (an address without provenance).
-fn lost<V>() -> *mut Resolved<V> {
-    std::ptr::without_provenance_mut(LOST)
-}
+/// Set in a slot's state word once its value is published.
+pub(crate) const RESOLVED: u64 = 1 << 63;
+/// Set in a slot's state word when a fork lost its lock (see `fork.rs`).
+pub(crate) const LOST: u64 = 1 << 62;
+/// The bits of the state word that hold the entry's stamp.
+pub(crate) const STAMP_MASK: u64 = LOST - 1;
 
 /// Where an entry is in its life.
 pub(crate) enum Phase {
@@ -41,32 +28,38 @@ pub(crate) enum Phase {
     Pending,
     /// A thread is running the resolver.
     Resolving(Arc<Attempt>),
-    /// The value is in the slot's `resolved` word.
+    /// The value is published in the slot.
     Resolved,
     /// A sticky failure: the attempt holds the error every access returns.
     Failed(Arc<Attempt>),
+    /// Discarded with its value still in the slot, because other threads may
+    /// hold references to it; freed (and the slot reused) by `reclaim`.
+    Retired,
 }
 
 /// The part of a slot that changes only under its lock.
 pub(crate) struct State {
-    /// The stamp of the entry in the slot; `0` when free.
-    pub(crate) stamp: u64,
-    /// What the entry stands for; `None` when free.
-    /// Stored inline (not behind an `Arc`) to keep a pending entry small;
-    /// cold paths that need to share it allocate an `Arc` then.
+    /// What the entry stands for; `None` when free. Stored inline (not
+    /// behind an `Arc`) to keep a pending entry small; cold paths that need
+    /// to share it allocate an `Arc` then.
     pub(crate) declaration: Option<Declaration>,
     pub(crate) phase: Phase,
 }
 
-/// A table row: the published value, the lifecycle state, and the resolver.
+/// A table row: the state word and value that the fast path reads, the
+/// lifecycle state, and the resolver.
 ///
-/// `resolved` is first and the struct is `#[repr(C)]`, so the C ABI can
-/// document that a slot starts with the pointer to its [`Resolved`] value.
+/// `#[repr(C)]` with `word` first and `value` second: the C ABI documents
+/// this prefix so a C caller can inline the resolved fast path.
 #[repr(C)]
 pub(crate) struct Slot<V> {
-    /// Null until resolved (or [`LOST`]); then the value, which is freed only
-    /// when the engine is dropped or reclaims under `&mut`.
-    pub(crate) resolved: AtomicPtr<Resolved<V>>,
+    /// The entry's stamp (`0` when free), with [`RESOLVED`] set once `value`
+    /// holds the published value and [`LOST`] after a fork lost the slot.
+    /// Written only under the lock (or by a forked child's only thread).
+    word: AtomicU64,
+    /// Initialised exactly while the phase is `Resolved` or `Retired`; never
+    /// written while initialised, dropped only under `&mut` (reclaim, drop).
+    value: UnsafeCell<MaybeUninit<V>>,
     state: Mutex<State>,
     /// Accessed only by the thread that moved the phase to `Resolving` (until
     /// it moves it out again), or under the lock while the phase is not
@@ -84,9 +77,9 @@ unsafe impl<V: Send> Send for Slot<V> {}
 impl<V> Default for Slot<V> {
     fn default() -> Self {
         Slot {
-            resolved: AtomicPtr::new(std::ptr::null_mut()),
+            word: AtomicU64::new(0),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
             state: Mutex::new(State {
-                stamp: 0,
                 declaration: None,
                 phase: Phase::Free,
             }),
@@ -96,61 +89,75 @@ impl<V> Default for Slot<V> {
 }
 
 impl<V> Slot<V> {
-    /// The resolved value if the slot holds one for `stamp`. One acquire load.
+    /// The resolved value if the slot holds one for `stamp`: one acquire
+    /// load and a compare.
     #[inline]
     pub(crate) fn resolved(&self, stamp: u64) -> Option<&V> {
         // Acquire pairs with the Release store in `publish`: the value is
-        // fully written before its pointer is seen.
-        let resolved = self.resolved.load(Ordering::Acquire);
-        if resolved.addr() <= LOST {
+        // fully written before the word says it is there.
+        if self.word.load(Ordering::Acquire) != stamp | RESOLVED {
             return None;
         }
-        // SAFETY: a published value is freed only when nobody can hold a
-        // reference into the engine (drop or `&mut` reclaim), and it is never
-        // written after publication.
-        let resolved = unsafe { &*resolved };
-        (resolved.stamp == stamp).then_some(&resolved.value)
+        // SAFETY: RESOLVED is set only after the value was written, and the
+        // value is neither written again nor dropped while `&self` lives
+        // (only `reclaim` and drop, both under `&mut`, drop it).
+        Some(unsafe { (*self.value.get()).assume_init_ref() })
+    }
+
+    /// The stamp of the entry in the slot (`0` when free). Exact under the
+    /// lock.
+    pub(crate) fn stamp(&self) -> u64 {
+        // Relaxed: the word is written under the lock the caller holds.
+        self.word.load(Ordering::Relaxed) & STAMP_MASK
+    }
+
+    /// Gives the slot to a new entry, or marks it free (`0`) or discarded.
+    /// Must be called under the lock.
+    pub(crate) fn set_stamp(&self, stamp: u64) {
+        debug_assert_eq!(stamp & !STAMP_MASK, 0, "stamps stay below 2^62");
+        // Relaxed: nothing is published with it; a fast-path reader only
+        // acts on RESOLVED, which this store clears.
+        self.word.store(stamp, Ordering::Relaxed);
     }
 
     /// Whether the slot was lost in a fork.
     pub(crate) fn is_lost(&self) -> bool {
-        self.resolved.load(Ordering::Acquire).addr() == LOST
+        self.word.load(Ordering::Acquire) & LOST != 0
     }
 
     /// Publishes the value of the entry with `stamp` and returns a reference
-    /// to it. Must be called under the lock, by the attempt's owner.
+    /// to it. Must be called under the lock, by the attempt's owner (or on a
+    /// pending entry), with the value cell empty.
     pub(crate) fn publish(&self, stamp: u64, value: V) -> &V {
-        let resolved = Box::into_raw(Box::new(Resolved { stamp, value }));
+        // SAFETY: the cell is empty (phase neither `Resolved` nor `Retired`)
+        // and the lock we hold keeps every other writer out; no reader looks
+        // at it before the store below.
+        let value = unsafe { (*self.value.get()).write(value) };
         // Release pairs with the Acquire in `resolved`.
-        self.resolved.store(resolved, Ordering::Release);
-        // SAFETY: just allocated; freed only as described in `resolved`.
-        unsafe { &(*resolved).value }
+        self.word.store(stamp | RESOLVED, Ordering::Release);
+        value
     }
 
-    /// Unpublishes the value (when the entry is discarded) and hands it to
-    /// the caller to keep until no reference to it can remain.
-    pub(crate) fn unpublish(&self) -> Option<NonNull<Resolved<V>>> {
-        // Relaxed: called under the lock, which orders it with `publish`.
-        let resolved = self.resolved.swap(std::ptr::null_mut(), Ordering::Relaxed);
-        if resolved.addr() <= LOST {
-            None
-        } else {
-            NonNull::new(resolved)
-        }
+    /// Drops the value in the cell.
+    ///
+    /// # Safety
+    /// The cell must hold a value (phase `Resolved` or `Retired`), and no
+    /// reference to it may remain: the caller holds `&mut` to the engine.
+    pub(crate) unsafe fn drop_value(&self) {
+        // SAFETY: guaranteed by the caller.
+        unsafe { (*self.value.get()).assume_init_drop() }
     }
 
-    /// Marks the slot as lost in a fork (see [`LOST`]) unless it holds a
-    /// value, which stays readable. Returns whether it marked it.
+    /// Marks the slot as lost in a fork unless it holds a value, which stays
+    /// readable. Returns whether it marked it.
     pub(crate) fn mark_lost_if_unpublished(&self) -> bool {
         // Relaxed: only the forked child's single thread is running.
-        self.resolved
-            .compare_exchange(
-                std::ptr::null_mut(),
-                lost(),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            )
-            .is_ok()
+        let word = self.word.load(Ordering::Relaxed);
+        if word == 0 || word & RESOLVED != 0 {
+            return false;
+        }
+        self.word.store(word | LOST, Ordering::Release);
+        true
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
@@ -183,10 +190,17 @@ impl<V> Slot<V> {
 
 impl<V> Drop for Slot<V> {
     fn drop(&mut self) {
-        if let Some(resolved) = self.unpublish() {
-            // SAFETY: `&mut self`: no reference to the value can remain; it
-            // came from `Box::into_raw` in `publish`.
-            drop(unsafe { Box::from_raw(resolved.as_ptr()) });
+        let holds_value = matches!(
+            self.state
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .phase,
+            Phase::Resolved | Phase::Retired
+        );
+        if holds_value {
+            // SAFETY: the phase says the cell holds a value, and `&mut self`
+            // means no reference to it remains.
+            unsafe { self.drop_value() }
         }
     }
 }

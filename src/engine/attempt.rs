@@ -24,8 +24,16 @@ pub(crate) struct Attempt {
     owner: ThreadKey,
     declaration: Arc<Declaration>,
     done: AtomicBool,
-    outcome: Mutex<Option<Outcome>>,
+    outcome: Mutex<Ending>,
     finished: Condvar,
+}
+
+/// The outcome once there is one, and how many threads sleep waiting for it
+/// (so that an attempt nobody waited for ends without a wake-up syscall).
+#[derive(Default)]
+struct Ending {
+    outcome: Option<Outcome>,
+    sleepers: u32,
 }
 
 impl Attempt {
@@ -34,7 +42,7 @@ impl Attempt {
             owner,
             declaration,
             done: AtomicBool::new(false),
-            outcome: Mutex::new(None),
+            outcome: Mutex::new(Ending::default()),
             finished: Condvar::new(),
         }
     }
@@ -58,13 +66,18 @@ impl Attempt {
 
     /// Records the outcome and wakes every waiter.
     pub(crate) fn finish(&self, outcome: Outcome) {
-        let mut slot = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
-        debug_assert!(slot.is_none(), "an attempt finishes once");
-        *slot = Some(outcome);
+        let mut ending = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
+        debug_assert!(ending.outcome.is_none(), "an attempt finishes once");
+        ending.outcome = Some(outcome);
         // Release: a walker that sees `done` also sees that the owner moved on.
         self.done.store(true, Ordering::Release);
-        drop(slot);
-        self.finished.notify_all();
+        // Sleepers register under this lock before they sleep, so none is
+        // missed; with none, skip the wake-up (a syscall) altogether.
+        let wake = ending.sleepers > 0;
+        drop(ending);
+        if wake {
+            self.finished.notify_all();
+        }
     }
 
     /// The outcome, once there is one.
@@ -72,6 +85,7 @@ impl Attempt {
         self.outcome
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .outcome
             .clone()
     }
 
@@ -88,14 +102,17 @@ impl Attempt {
 
     /// Blocks until the attempt finishes and returns its outcome.
     pub(crate) fn wait(&self) -> Outcome {
-        let mut slot = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut ending = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
+        ending.sleepers += 1;
         loop {
-            if let Some(outcome) = slot.as_ref() {
-                return outcome.clone();
+            if let Some(outcome) = &ending.outcome {
+                let outcome = outcome.clone();
+                ending.sleepers -= 1;
+                return outcome;
             }
-            slot = self
+            ending = self
                 .finished
-                .wait(slot)
+                .wait(ending)
                 .unwrap_or_else(PoisonError::into_inner);
         }
     }

@@ -195,9 +195,8 @@ fn panicking_resolver_leaves_the_entry_pending() {
         }
         Ok(5)
     });
-    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        engine.resolve(h).copied()
-    }));
+    let panicked =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.resolve(h).copied()));
     assert!(panicked.is_err());
     assert!(matches!(engine.peek(h).unwrap(), Peek::Pending));
     assert_eq!(*engine.resolve(h).unwrap(), 5);

@@ -58,14 +58,17 @@ fn out_dir(name: &str) -> PathBuf {
 enum Lang {
     C11,
     Cpp17,
+    /// A C test compiled as C++17: the header and the tests must be valid
+    /// in both languages.
+    CAsCpp17,
 }
 
 /// Compiles `sources` (relative to `ffi-tests/`) into `exe`, linking the
 /// static library. Panics with the compiler's output on failure.
 fn compile(lang: Lang, sources: &[&str], extra: &[&str], exe: &Path) {
-    let (compiler, standard) = match lang {
-        Lang::C11 => ("cc", "-std=c11"),
-        Lang::Cpp17 => ("c++", "-std=c++17"),
+    let (compiler, standard, source_language) = match lang {
+        Lang::C11 => ("cc", "-std=c11", "c"),
+        Lang::Cpp17 | Lang::CAsCpp17 => ("c++", "-std=c++17", "c++"),
     };
     let mut command = Command::new(compiler);
     command
@@ -76,11 +79,13 @@ fn compile(lang: Lang, sources: &[&str], extra: &[&str], exe: &Path) {
         .arg(root().join("include"))
         .arg("-I")
         .arg(root().join("ffi-tests/c"))
+        .args(["-x", source_language])
         .args(
             sources
                 .iter()
                 .map(|source| root().join("ffi-tests").join(source)),
         )
+        .args(["-x", "none"])
         .arg(library_dir().join("liblazy_bind.a"))
         .args(NATIVE_LIBS)
         .arg("-pthread")
@@ -145,11 +150,18 @@ fn sanitized(exe: &Path) -> Command {
     command
 }
 
-/// Compiles one C11 test with the sanitizers and runs it.
+/// Compiles one C test with the sanitizers, as C11 and as C++17, runs both
+/// and returns the C11 run's output (the C++ run must print the same).
 fn c_test(name: &str) -> String {
-    let exe = out_dir(name).join(name);
-    compile(Lang::C11, &[&format!("c/{name}.c")], SANITIZERS, &exe);
-    run(sanitized(&exe))
+    let dir = out_dir(name);
+    let source = format!("c/{name}.c");
+    let c_exe = dir.join(name);
+    compile(Lang::C11, &[&source], SANITIZERS, &c_exe);
+    let c_output = run(sanitized(&c_exe));
+    let cpp_exe = dir.join(format!("{name}_cpp"));
+    compile(Lang::CAsCpp17, &[&source], SANITIZERS, &cpp_exe);
+    assert_eq!(run(sanitized(&cpp_exe)), c_output, "{name} as C++17");
+    c_output
 }
 
 #[test]

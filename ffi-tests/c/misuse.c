@@ -126,6 +126,16 @@ int main(void) {
   CHECK_STATUS(lazy_bind_engine_slot(engine, h, &slot), LAZY_BIND_STALE_HANDLE);
   CHECK(slot == unchanged);
 
+  /* The discarded entry's slot is reused by the next entry: the old
+   * stamp never matches it, on the fast path or the slow one. */
+  lazy_bind_handle reused;
+  static int newer = 8;
+  CHECK_OK(lazy_bind_entry_create_resolved(engine, "z", NULL, 0, &newer, &reused));
+  CHECK(reused.index == h.index);
+  CHECK(lazy_bind_get_fast(unchanged, reused.stamp) == &newer);
+  CHECK(lazy_bind_get_fast(unchanged, h.stamp) == NULL);
+  CHECK_STATUS(lazy_bind_resolve(engine, h, NULL, 0, &value, NULL), LAZY_BIND_STALE_HANDLE);
+
   lazy_bind_handle fabricated = {h.stamp + 1000, 4000000000u};
   CHECK_STATUS(lazy_bind_resolve(engine, fabricated, NULL, 0, &value, NULL),
                LAZY_BIND_STALE_HANDLE);

@@ -48,9 +48,11 @@ pub struct lazy_bind_runtime_hooks {
     pub after_wake: lazy_bind_hook_fn,
 }
 
-/// The size of the first version of [`lazy_bind_runtime_hooks`]; smaller
-/// `size` fields are rejected.
-const HOOKS_V1_SIZE: usize = size_of::<lazy_bind_runtime_hooks>();
+/// The size of the first version of [`lazy_bind_runtime_hooks`] (up to and
+/// including `after_wake`); smaller `size` fields are rejected. Fixed for
+/// good: it must not grow when hooks are appended.
+const HOOKS_V1_SIZE: usize =
+    std::mem::offset_of!(lazy_bind_runtime_hooks, after_wake) + size_of::<lazy_bind_hook_fn>();
 
 /// A runtime's hooks as the engine keeps them.
 pub(crate) struct Runtime(lazy_bind_runtime_hooks);

@@ -457,3 +457,55 @@ pub unsafe extern "C" fn lazy_bind_engine_slot(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::engine::{lazy_bind_engine_free, lazy_bind_engine_new};
+    use crate::ffi::error::{lazy_bind_error_free, lazy_bind_error_kind};
+
+    /// A Rust panic inside the engine during an exported call (here from a
+    /// resolver installed through the Rust API) comes back as
+    /// `LAZY_BIND_PANIC`, and the engine stays usable.
+    #[test]
+    fn a_panic_inside_a_call_becomes_a_status() {
+        let mut engine: *mut lazy_bind_engine = std::ptr::null_mut();
+        // SAFETY: NULL hooks and a writable out-parameter.
+        assert_eq!(
+            unsafe { lazy_bind_engine_new(std::ptr::null(), 0, &mut engine) },
+            LAZY_BIND_OK
+        );
+        // SAFETY: just created, not freed until the end of the test.
+        let wrapper = unsafe { &*engine };
+        let mut calls = 0;
+        let handle = wrapper
+            .engine
+            .create(Declaration::new("boom", Site::unknown()), move |_| {
+                calls += 1;
+                if calls == 1 {
+                    panic!("resolver panicked");
+                }
+                Err(ResolveError::msg("second attempt fails normally"))
+            });
+        let mut value: *mut c_void = std::ptr::null_mut();
+        let mut error: *mut lazy_bind_error = std::ptr::null_mut();
+        // SAFETY: a live engine and writable out-parameters.
+        let status = unsafe {
+            lazy_bind_resolve(engine, handle, std::ptr::null(), 0, &mut value, &mut error)
+        };
+        assert_eq!(status, LAZY_BIND_PANIC);
+        assert!(error.is_null());
+        // SAFETY: as above.
+        let status = unsafe {
+            lazy_bind_resolve(engine, handle, std::ptr::null(), 0, &mut value, &mut error)
+        };
+        assert_eq!(status, LAZY_BIND_RESOLVER_FAILED);
+        // SAFETY: `error` was just written by lazy_bind_resolve.
+        unsafe {
+            assert_eq!(lazy_bind_error_kind(error), LAZY_BIND_RESOLVER_FAILED);
+            lazy_bind_error_free(&mut error);
+            lazy_bind_engine_free(&mut engine);
+        }
+        assert!(engine.is_null());
+    }
+}

@@ -25,6 +25,11 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+case "$prefix" in
+  /*) ;;
+  *) prefix="$(pwd)/$prefix" ;; # the .pc file needs an absolute prefix
+esac
+
 if [ "$build" = 1 ]; then
   (cd "$root" && cargo build --release --lib)
 fi

@@ -324,13 +324,10 @@ fn installed_library_links_through_pkg_config_shared_and_static() {
     let mut command = Command::new(&shared);
     command.env("LD_LIBRARY_PATH", prefix.join("lib"));
     assert!(run(command).contains("pkg_config_smoke: ok"));
-    let without_path = Command::new(&shared)
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .expect("the program starts");
+    let shared_libs = loaded_objects(&shared, &prefix.join("lib"));
     assert!(
-        !without_path.status.success(),
-        "the shared build must need liblazy_bind.so at run time"
+        shared_libs.contains(&format!("{}", prefix.join("lib/liblazy_bind.so").display())),
+        "the shared build must load the installed liblazy_bind.so:\n{shared_libs}"
     );
 
     let fully_static = dir.join("smoke_static");
@@ -346,7 +343,20 @@ fn installed_library_links_through_pkg_config_shared_and_static() {
             ],
         ),
     );
-    let mut command = Command::new(&fully_static);
-    command.env_remove("LD_LIBRARY_PATH");
-    assert!(run(command).contains("pkg_config_smoke: ok"));
+    assert!(run(Command::new(&fully_static)).contains("pkg_config_smoke: ok"));
+    let static_libs = loaded_objects(&fully_static, &prefix.join("lib"));
+    assert!(
+        !static_libs.contains("liblazy_bind"),
+        "the static build must not load liblazy_bind.so:\n{static_libs}"
+    );
+}
+
+/// The shared objects the dynamic loader would load for `exe` (what `ldd`
+/// prints), with `lib_dir` on the library path.
+fn loaded_objects(exe: &Path, lib_dir: &Path) -> String {
+    let mut command = Command::new(exe);
+    command
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        .env("LD_LIBRARY_PATH", lib_dir);
+    run(command)
 }

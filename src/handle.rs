@@ -22,6 +22,8 @@ pub struct Handle {
 
 impl Handle {
     /// A handle that never refers to any entry.
+    ///
+    /// cbindgen:ignore
     pub const NULL: Handle = Handle { stamp: 0, index: 0 };
 }
 

@@ -28,6 +28,7 @@
 pub mod docs;
 mod engine;
 mod error;
+mod ffi;
 mod handle;
 mod hooks;
 pub mod imports;

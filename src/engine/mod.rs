@@ -19,6 +19,8 @@ use crate::trace::{EventKind, Recorder};
 use crate::{Declaration, Error, Handle, Hooks, NoHooks, ResolveError, Site, ThreadKey};
 use counters::CounterCells;
 use slot::Phase;
+#[cfg(test)]
+pub(crate) use slot::{prefix_offsets, RESOLVED};
 use table::Table;
 
 /// A deferred-object table: one entry per lazy binding, each resolved by its
@@ -555,6 +557,18 @@ impl<V> Engine<V> {
             .filter(|entry| matches!(entry.state, EntryState::Pending | EntryState::Resolving(_)))
             .filter_map(|entry| self.resolve(entry.handle).err())
             .collect()
+    }
+
+    /// The address of the handle's slot, for the C ABI's inline fast path:
+    /// the slot is `#[repr(C)]` and starts with its `resolved` word, and
+    /// slots never move while the engine lives. Checks only that the slot
+    /// exists and the stamp is not `0`.
+    ///
+    /// # Errors
+    /// [`Error::StaleHandle`] when there is no such slot.
+    pub(crate) fn slot_address(&self, handle: Handle) -> Result<*const (), Error> {
+        self.live_slot(handle, None)
+            .map(|slot| (slot as *const slot::Slot<V>).cast())
     }
 
     /// The slot a handle points at, checking only that it exists.

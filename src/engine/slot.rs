@@ -188,6 +188,15 @@ impl<V> Slot<V> {
     }
 }
 
+/// The offsets of `word` and `value` in a slot, which the C header promises.
+#[cfg(test)]
+pub(crate) fn prefix_offsets<V>() -> (usize, usize) {
+    (
+        std::mem::offset_of!(Slot<V>, word),
+        std::mem::offset_of!(Slot<V>, value),
+    )
+}
+
 impl<V> Drop for Slot<V> {
     fn drop(&mut self) {
         let holds_value = matches!(

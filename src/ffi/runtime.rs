@@ -1,0 +1,215 @@
+//! The runtime's hooks as C function pointers, and the value type the engine
+//! stores for a C runtime.
+
+use std::ffi::c_void;
+use std::mem::{size_of, MaybeUninit};
+use std::sync::Arc;
+
+use super::lazy_bind_result::{self, *};
+use crate::Hooks;
+
+/// A hook that takes the runtime's userdata and one value.
+pub type lazy_bind_value_fn =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, value: *mut c_void)>;
+
+/// A hook that takes only the runtime's userdata.
+pub type lazy_bind_hook_fn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+
+/// The runtime's callbacks, passed to `lazy_bind_engine_new`.
+///
+/// Versioned and append-only: set `size` to `sizeof(lazy_bind_runtime_hooks)`
+/// as your compiler sees it. A runtime built against an older header passes a
+/// smaller `size` and keeps working: the fields past its `size` count as NULL.
+/// New hooks are only ever added at the end. Every callback may be NULL
+/// (nothing happens then).
+///
+/// # Thread-safety
+/// Every callback may be called from any thread that calls into the engine,
+/// during that call, possibly from several threads at once; `release` may
+/// also run while an error object or the engine is freed.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct lazy_bind_runtime_hooks {
+    /// `sizeof(lazy_bind_runtime_hooks)` as the caller compiled it.
+    pub size: usize,
+    /// Passed as the first argument to every hook.
+    pub userdata: *mut c_void,
+    /// Takes a new reference to a value (for `lazy_bind_entry_create_resolved`
+    /// and `lazy_bind_entry_provide`, which borrow the value they are given).
+    pub retain: lazy_bind_value_fn,
+    /// Drops a reference the engine owned (a resolved value or a runtime
+    /// error object, when its entry or error is freed).
+    pub release: lazy_bind_value_fn,
+    /// Called just before a thread blocks waiting for another thread's
+    /// resolution: a runtime with a global lock releases it here.
+    pub before_block: lazy_bind_hook_fn,
+    /// Called on the same thread right after the wait, before the engine
+    /// looks at the outcome: take the global lock back here.
+    pub after_wake: lazy_bind_hook_fn,
+}
+
+/// The size of the first version of [`lazy_bind_runtime_hooks`] (up to and
+/// including `after_wake`); smaller `size` fields are rejected. Fixed for
+/// good: it must not grow when hooks are appended.
+const HOOKS_V1_SIZE: usize =
+    std::mem::offset_of!(lazy_bind_runtime_hooks, after_wake) + size_of::<lazy_bind_hook_fn>();
+
+/// A runtime's hooks as the engine keeps them.
+pub(crate) struct Runtime(lazy_bind_runtime_hooks);
+
+// SAFETY: the header documents that every hook may be called from any thread,
+// concurrently, with the userdata it was given; the engine never dereferences
+// the pointers itself.
+unsafe impl Send for Runtime {}
+// SAFETY: as above.
+unsafe impl Sync for Runtime {}
+
+impl Runtime {
+    /// No hooks at all.
+    pub(crate) fn none() -> Runtime {
+        Runtime(lazy_bind_runtime_hooks {
+            size: HOOKS_V1_SIZE,
+            userdata: std::ptr::null_mut(),
+            retain: None,
+            release: None,
+            before_block: None,
+            after_wake: None,
+        })
+    }
+
+    /// Copies the caller's hooks, reading only the first `size` bytes.
+    ///
+    /// # Errors
+    /// [`LAZY_BIND_INVALID_ARGUMENT`](lazy_bind_result::LAZY_BIND_INVALID_ARGUMENT)
+    /// when `size` is smaller than the first version of the struct.
+    ///
+    /// # Safety
+    /// `hooks` must be non-null and valid for reads of its own `size` bytes
+    /// (which may be fewer than this version's struct: it is never read as a
+    /// whole `lazy_bind_runtime_hooks`).
+    pub(crate) unsafe fn copy_from(
+        hooks: *const lazy_bind_runtime_hooks,
+    ) -> Result<Runtime, lazy_bind_result> {
+        // SAFETY: `size` is the first field, present in every version.
+        let size = unsafe { std::ptr::addr_of!((*hooks).size).read_unaligned() };
+        if size < HOOKS_V1_SIZE {
+            return Err(LAZY_BIND_INVALID_ARGUMENT);
+        }
+        let mut copy = MaybeUninit::<lazy_bind_runtime_hooks>::zeroed();
+        let known = size.min(size_of::<lazy_bind_runtime_hooks>());
+        // SAFETY: the caller guarantees `size >= known` readable bytes; the
+        // destination has room for the whole struct; they do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                hooks.cast::<u8>(),
+                copy.as_mut_ptr().cast::<u8>(),
+                known,
+            );
+        }
+        // SAFETY: every field is valid when zeroed (a size, a pointer, and
+        // optional function pointers, for which zero is `None`), and the
+        // copied prefix holds the caller's valid fields.
+        let mut copy = unsafe { copy.assume_init() };
+        copy.size = size_of::<lazy_bind_runtime_hooks>();
+        Ok(Runtime(copy))
+    }
+
+    /// Takes a new reference to `object` through the retain hook.
+    pub(crate) fn retain(self: &Arc<Self>, object: *mut c_void) -> ForeignValue {
+        if let Some(retain) = self.0.retain {
+            // SAFETY: the runtime gave this hook for exactly this use.
+            unsafe { retain(self.0.userdata, object) };
+        }
+        ForeignValue::adopt(object, Arc::clone(self))
+    }
+}
+
+impl Hooks for Runtime {
+    fn before_block(&self) {
+        if let Some(before_block) = self.0.before_block {
+            // SAFETY: the runtime gave this hook for exactly this use.
+            unsafe { before_block(self.0.userdata) };
+        }
+    }
+
+    fn after_wake(&self) {
+        if let Some(after_wake) = self.0.after_wake {
+            // SAFETY: the runtime gave this hook for exactly this use.
+            unsafe { after_wake(self.0.userdata) };
+        }
+    }
+}
+
+/// One reference to a runtime object, owned by the engine: dropping it calls
+/// the runtime's release hook. The engine never dereferences `object`.
+///
+/// `#[repr(C)]` with `object` first: the header's inline fast path reads it
+/// as the `value` field of `lazy_bind_slot`.
+#[repr(C)]
+pub(crate) struct ForeignValue {
+    /// The runtime's object pointer; never NULL for a resolved value.
+    pub(crate) object: *mut c_void,
+    runtime: Arc<Runtime>,
+}
+
+// SAFETY: the engine only moves the pointer between threads and hands it back
+// to the runtime; the header requires runtime objects to be usable from any
+// thread the runtime calls the engine on.
+unsafe impl Send for ForeignValue {}
+// SAFETY: shared access only reads the pointer value.
+unsafe impl Sync for ForeignValue {}
+
+impl ForeignValue {
+    /// Takes over a reference the runtime already owns for us.
+    pub(crate) fn adopt(object: *mut c_void, runtime: Arc<Runtime>) -> ForeignValue {
+        ForeignValue { object, runtime }
+    }
+}
+
+impl Drop for ForeignValue {
+    fn drop(&mut self) {
+        if let Some(release) = self.runtime.0.release {
+            // SAFETY: we own one reference to `object`, taken with retain or
+            // handed over by a resolver; this gives it back exactly once.
+            unsafe { release(self.runtime.0.userdata, self.object) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hooks_older_than_the_first_version_are_rejected() {
+        let mut hooks = Runtime::none().0;
+        hooks.size = HOOKS_V1_SIZE - 1;
+        // SAFETY: the struct is fully readable.
+        let result = unsafe { Runtime::copy_from(&hooks) };
+        assert!(matches!(result, Err(LAZY_BIND_INVALID_ARGUMENT)));
+    }
+
+    #[test]
+    fn a_larger_struct_from_a_newer_header_is_read_up_to_what_we_know() {
+        #[repr(C)]
+        struct Newer {
+            known: lazy_bind_runtime_hooks,
+            future_hook: usize,
+        }
+        unsafe extern "C" fn wake(_: *mut c_void) {}
+        let newer = Newer {
+            known: lazy_bind_runtime_hooks {
+                size: size_of::<Newer>(),
+                after_wake: Some(wake),
+                ..Runtime::none().0
+            },
+            future_hook: 42,
+        };
+        // SAFETY: `newer` is readable for its whole `size`.
+        let runtime = unsafe { Runtime::copy_from(&newer.known) }.unwrap();
+        assert_eq!(runtime.0.size, HOOKS_V1_SIZE);
+        assert!(runtime.0.after_wake.is_some());
+        assert!(runtime.0.before_block.is_none());
+        assert_eq!(newer.future_hook, 42);
+    }
+}

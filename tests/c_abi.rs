@@ -1,0 +1,362 @@
+//! Drives the C and C++ tests in `ffi-tests/`: each is compiled against
+//! `include/lazy_bind.h` and the static library this `cargo test` just built
+//! (with `-Wall -Wextra -Wpedantic -Werror`, AddressSanitizer and UBSan), run
+//! under a timeout, and must exit 0. The lifecycle test also runs once under
+//! Valgrind. A missing compiler or tool fails the test; nothing is skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one test program may run before it counts as hung.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Native libraries the Rust static library needs (from
+/// `rustc --print native-static-libs`).
+const NATIVE_LIBS: &[&str] = &["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl"];
+
+const WARNINGS: &[&str] = &["-Wall", "-Wextra", "-Wpedantic", "-Werror"];
+
+const SANITIZERS: &[&str] = &[
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=undefined",
+    "-fno-omit-frame-pointer",
+    "-g",
+];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The directory holding `liblazy_bind.a` and `liblazy_bind.so` built for
+/// this test run: cargo builds every crate type of the library into the
+/// same `deps` directory as this test executable.
+fn library_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    let dir = exe.parent().expect("the test executable is in a directory");
+    let archive = dir.join("liblazy_bind.a");
+    assert!(
+        archive.exists(),
+        "{} is missing: the library's staticlib crate type was not built",
+        archive.display()
+    );
+    dir.to_path_buf()
+}
+
+/// A fresh directory for this test's outputs.
+fn out_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("ffi-tests")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the output directory can be created");
+    dir
+}
+
+/// Which compiler and standard.
+#[derive(Clone, Copy)]
+enum Lang {
+    C11,
+    Cpp17,
+    /// A C test compiled as C++17: the header and the tests must be valid
+    /// in both languages.
+    CAsCpp17,
+}
+
+/// Compiles `sources` (relative to `ffi-tests/`) into `exe`, linking the
+/// static library. Panics with the compiler's output on failure.
+fn compile(lang: Lang, sources: &[&str], extra: &[&str], exe: &Path) {
+    let (compiler, standard, source_language) = match lang {
+        Lang::C11 => ("cc", "-std=c11", "c"),
+        Lang::Cpp17 | Lang::CAsCpp17 => ("c++", "-std=c++17", "c++"),
+    };
+    let mut command = Command::new(compiler);
+    command
+        .arg(standard)
+        .args(WARNINGS)
+        .args(extra)
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg("-I")
+        .arg(root().join("ffi-tests/c"))
+        .args(["-x", source_language])
+        .args(
+            sources
+                .iter()
+                .map(|source| root().join("ffi-tests").join(source)),
+        )
+        .args(["-x", "none"])
+        .arg(library_dir().join("liblazy_bind.a"))
+        .args(NATIVE_LIBS)
+        .arg("-pthread")
+        .arg("-o")
+        .arg(exe);
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {compiler}: {error}"));
+    assert!(
+        output.status.success(),
+        "{compiler} failed for {sources:?}:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs `command` with a timeout; returns its stdout. Panics (with its
+/// output) if it fails or hangs.
+fn run(mut command: Command) -> String {
+    let shown = format!("{command:?}");
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {shown}: {error}"));
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("waiting works").is_some() {
+            break;
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let output = child
+                .wait_with_output()
+                .expect("the killed child is reaped");
+            panic!(
+                "{shown} hung for {TIMEOUT:?} and was killed:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child
+        .wait_with_output()
+        .expect("the child's output is read");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{shown} failed with {}:\n{stdout}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// A command running `exe` with the sanitizers' options.
+fn sanitized(exe: &Path) -> Command {
+    let mut command = Command::new(exe);
+    command
+        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=1")
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    command
+}
+
+/// Compiles one C test with the sanitizers, as C11 and as C++17, runs both
+/// and returns the C11 run's output (the C++ run must print the same).
+fn c_test(name: &str) -> String {
+    let dir = out_dir(name);
+    let source = format!("c/{name}.c");
+    let c_exe = dir.join(name);
+    compile(Lang::C11, &[&source], SANITIZERS, &c_exe);
+    let c_output = run(sanitized(&c_exe));
+    let cpp_exe = dir.join(format!("{name}_cpp"));
+    compile(Lang::CAsCpp17, &[&source], SANITIZERS, &cpp_exe);
+    assert_eq!(run(sanitized(&cpp_exe)), c_output, "{name} as C++17");
+    c_output
+}
+
+#[test]
+fn lifecycle() {
+    assert!(c_test("lifecycle").contains("lifecycle: ok"));
+}
+
+#[test]
+fn resolver_failures_carry_the_runtime_error() {
+    assert!(c_test("failure").contains("failure: ok"));
+}
+
+#[test]
+fn resolvers_can_reenter_the_engine() {
+    assert!(c_test("reentry").contains("reentry: ok"));
+}
+
+#[test]
+fn same_thread_cycle_is_reported_with_its_chain() {
+    assert!(c_test("cycle").contains("cycle: ok"));
+}
+
+#[test]
+fn two_thread_deadlock_is_reported_not_hung() {
+    assert!(c_test("deadlock").contains("deadlock: ok"));
+}
+
+#[test]
+fn global_lock_runtime_waits_through_block_and_wake_hooks() {
+    assert!(c_test("gil").contains("gil: ok"));
+}
+
+#[test]
+fn null_and_stale_misuse_returns_statuses() {
+    assert!(c_test("misuse").contains("misuse: ok"));
+}
+
+#[test]
+fn header_and_library_versions_agree() {
+    assert!(c_test("version").contains("version: ok"));
+}
+
+#[test]
+fn two_units_including_the_header_twice_link_together() {
+    let exe = out_dir("double_include").join("double_include");
+    compile(
+        Lang::C11,
+        &["c/double_include_a.c", "c/double_include_b.c"],
+        SANITIZERS,
+        &exe,
+    );
+    assert!(run(sanitized(&exe)).contains("double_include: ok"));
+}
+
+#[test]
+fn the_header_works_from_cpp17() {
+    let exe = out_dir("abi_test").join("abi_test");
+    compile(Lang::Cpp17, &["cpp/abi_test.cpp"], SANITIZERS, &exe);
+    assert!(run(sanitized(&exe)).contains("abi_test: ok"));
+}
+
+#[test]
+fn lifecycle_is_clean_under_valgrind() {
+    let exe = out_dir("lifecycle_valgrind").join("lifecycle");
+    compile(Lang::C11, &["c/lifecycle.c"], &["-g"], &exe);
+    let mut command = Command::new("valgrind");
+    command
+        .args([
+            "--error-exitcode=1",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--trace-children=yes",
+            "--quiet",
+        ])
+        .arg(&exe);
+    assert!(run(command).contains("lifecycle: ok"));
+}
+
+/// The inline fast path against a raw acquire load, in the same run. The
+/// bench is compiled with `-O2`; the timed loops are header code only, so
+/// linking the debug library does not change them. The target is a ratio
+/// of at most 1.5 (measured about 1.15 on the development machine); the
+/// assertion is looser, 2.0, so a busy CI machine does not fail it, while a
+/// fast path that stopped being inline (a call, let alone a lock) would.
+#[test]
+fn fast_path_costs_about_a_raw_acquire_load() {
+    let exe = out_dir("bench_fast_path").join("bench_fast_path");
+    compile(Lang::C11, &["c/bench_fast_path.c"], &["-O2"], &exe);
+    let output = run(Command::new(&exe));
+    println!("{output}");
+    let ratio: f64 = output
+        .lines()
+        .find_map(|line| line.strip_prefix("ratio: "))
+        .expect("the bench prints its ratio")
+        .parse()
+        .expect("the ratio is a number");
+    assert!(ratio <= 2.0, "fast path is {ratio:.2}x a raw acquire load");
+}
+
+/// The output of `pkg-config ARGS lazy_bind` for the installed prefix,
+/// split into arguments.
+fn pkg_config(pc_dir: &Path, args: &[&str]) -> Vec<String> {
+    let output = Command::new("pkg-config")
+        .env("PKG_CONFIG_PATH", pc_dir)
+        .args(args)
+        .arg("lazy_bind")
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run pkg-config: {error}"));
+    assert!(
+        output.status.success(),
+        "pkg-config {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("pkg-config prints UTF-8")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `scripts/install.sh` into a temporary prefix (reusing the library this
+/// test run built), then a program built with only `pkg-config --cflags
+/// --libs lazy_bind`: against the shared library, and with `--static`
+/// against the static one.
+#[test]
+fn installed_library_links_through_pkg_config_shared_and_static() {
+    let dir = out_dir("pkg_config");
+    let prefix = dir.join("prefix");
+    run({
+        let mut command = Command::new("sh");
+        command
+            .arg(root().join("scripts/install.sh"))
+            .arg("--no-build")
+            .arg("--from")
+            .arg(library_dir())
+            .arg(&prefix);
+        command
+    });
+    let pc_dir = prefix.join("lib/pkgconfig");
+    let source = root().join("ffi-tests/c/pkg_config_smoke.c");
+    let build = |exe: &Path, flags: Vec<String>| {
+        let output = Command::new("cc")
+            .arg("-std=c11")
+            .args(WARNINGS)
+            .arg(&source)
+            .args(&flags)
+            .arg("-o")
+            .arg(exe)
+            .output()
+            .expect("cc runs");
+        assert!(
+            output.status.success(),
+            "cc {flags:?} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+
+    let shared = dir.join("smoke_shared");
+    build(&shared, pkg_config(&pc_dir, &["--cflags", "--libs"]));
+    let mut command = Command::new(&shared);
+    command.env("LD_LIBRARY_PATH", prefix.join("lib"));
+    assert!(run(command).contains("pkg_config_smoke: ok"));
+    let shared_libs = loaded_objects(&shared, &prefix.join("lib"));
+    assert!(
+        shared_libs.contains(&format!("{}", prefix.join("lib/liblazy_bind.so").display())),
+        "the shared build must load the installed liblazy_bind.so:\n{shared_libs}"
+    );
+
+    let fully_static = dir.join("smoke_static");
+    build(
+        &fully_static,
+        pkg_config(
+            &pc_dir,
+            &[
+                "--static",
+                "--define-variable=linkname=:liblazy_bind.a",
+                "--cflags",
+                "--libs",
+            ],
+        ),
+    );
+    assert!(run(Command::new(&fully_static)).contains("pkg_config_smoke: ok"));
+    let static_libs = loaded_objects(&fully_static, &prefix.join("lib"));
+    assert!(
+        !static_libs.contains("liblazy_bind"),
+        "the static build must not load liblazy_bind.so:\n{static_libs}"
+    );
+}
+
+/// The shared objects the dynamic loader would load for `exe` (what `ldd`
+/// prints), with `lib_dir` on the library path.
+fn loaded_objects(exe: &Path, lib_dir: &Path) -> String {
+    let mut command = Command::new(exe);
+    command
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        .env("LD_LIBRARY_PATH", lib_dir);
+    run(command)
+}

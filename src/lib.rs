@@ -40,6 +40,11 @@ mod thread;
 pub mod trace;
 pub mod wait;
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use engine::{
     Counters, Engine, EngineBuilder, Entry, EntryInfo, EntryState, ForkReport, Peek, Resolution,
 };

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test of lazy_bind: formatting, lints, the Rust, C, C++ and
+# CPython tests (all driven by `cargo test`), then Miri on the engine's
+# unsafe core. This is the README's test command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-test-deps.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets --all-features -- -D warnings
+echo "== cargo test"
+cargo test --workspace --all-features
+echo "== cargo miri test (engine core; scaled down with cfg!(miri))"
+# Not under Miri: the C/C++ and CPython tests (other processes and foreign
+# code), the fork test (Miri cannot fork), the native tests (dlopen) and the
+# header check (cbindgen only reads files, nothing unsafe to check).
+cargo +nightly miri test --lib --test engine_basics --test engine_model \
+    --test engine_concurrency --test memory --test policy_decision

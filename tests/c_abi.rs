@@ -200,6 +200,11 @@ fn null_and_stale_misuse_returns_statuses() {
 }
 
 #[test]
+fn policy_parses_decides_filters_and_switches_phase() {
+    assert!(c_test("policy").contains("policy: ok"));
+}
+
+#[test]
 fn header_and_library_versions_agree() {
     assert!(c_test("version").contains("version: ok"));
 }

@@ -334,6 +334,21 @@ typedef struct lazy_bind_error_list lazy_bind_error_list;
 typedef struct lazy_bind_policy lazy_bind_policy;
 
 /**
+ * A bounded, thread-safe buffer of trace events: create with
+ * `lazy_bind_recorder_new`, attach to engines with
+ * `lazy_bind_engine_set_recorder`, free with `lazy_bind_recorder_free`.
+ *
+ * It is shared: an engine it is attached to keeps its own reference, so
+ * freeing the caller's recorder does not stop the engine's recording.
+ *
+ * # Thread-safety
+ * Every function taking a `const lazy_bind_recorder *` may be called from
+ * any number of threads at once, also while engines record into it. After
+ * `fork()`, create a fresh recorder in the child.
+ */
+typedef struct lazy_bind_recorder lazy_bind_recorder;
+
+/**
  * A hook that takes the runtime's userdata and one value.
  */
 typedef void (*lazy_bind_value_fn)(void *userdata,
@@ -1231,6 +1246,148 @@ const char *lazy_bind_result_message(uint32_t result);
  * Any thread may free a string, whichever thread received it.
  */
 void lazy_bind_string_free(char **string);
+
+/**
+ * Creates a recorder that keeps at most `capacity` events (further events
+ * are counted by `lazy_bind_recorder_dropped`, not stored). Nothing is
+ * allocated up front. Writes the owned recorder to `*recorder_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `recorder_out`.
+ *
+ * # Safety
+ * `recorder_out` must be NULL or writable.
+ */
+lazy_bind_result lazy_bind_recorder_new(size_t capacity,
+                                        struct lazy_bind_recorder **recorder_out);
+
+/**
+ * Drops the caller's reference to a recorder and sets `*recorder` to NULL.
+ * Engines it is attached to keep their own references and go on recording
+ * into it until they are freed or detached.
+ *
+ * Does nothing if `recorder` or `*recorder` is NULL, so freeing twice
+ * through the same variable is harmless.
+ *
+ * # Safety
+ * `recorder` must be NULL or point to NULL or to a recorder from
+ * `lazy_bind_recorder_new` not freed yet. No other thread may be using this
+ * pointer.
+ */
+void lazy_bind_recorder_free(struct lazy_bind_recorder **recorder);
+
+/**
+ * Attaches `recorder` to `engine` (the engine takes its own reference),
+ * replacing any recorder it had; a NULL `recorder` detaches it, turning
+ * recording off. Resolutions already running finish recording into the
+ * recorder they started with.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine; `recorder` NULL or a live
+ * recorder.
+ */
+lazy_bind_result lazy_bind_engine_set_recorder(const struct lazy_bind_engine *engine,
+                                               const struct lazy_bind_recorder *recorder);
+
+/**
+ * Records that the import policy decided how `importer` imports `target`:
+ * deferred (`lazy`) or not (`eager`), and the rule that decided it
+ * (`reason`, for example the text of `lazy_bind_policy_explain`). The
+ * strings are copied.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL argument; `LAZY_BIND_INVALID_UTF8`.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; the strings NULL or
+ * NUL-terminated.
+ */
+lazy_bind_result lazy_bind_recorder_record_policy_decision(const struct lazy_bind_recorder *recorder,
+                                                           const char *importer,
+                                                           const char *target,
+                                                           bool deferred,
+                                                           const char *reason);
+
+/**
+ * Writes how many events were not stored because the recorder was full to
+ * `*dropped_out`. Stored plus dropped is exactly the number of events
+ * offered.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `dropped_out` NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_recorder_dropped(const struct lazy_bind_recorder *recorder,
+                                            uint64_t *dropped_out);
+
+/**
+ * Writes how many events the recorder holds now (at most its capacity) to
+ * `*count_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `count_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_recorder_event_count(const struct lazy_bind_recorder *recorder,
+                                                size_t *count_out);
+
+/**
+ * Writes a text report in the shape of CPython's `-X importtime` to
+ * `*report_out` (owned; free with `lazy_bind_string_free`): the header
+ * line `import time: self [us] | cumulative | imported package`, one line
+ * per finished resolution the recorder holds, then `lazy entries never
+ * resolved: N` and one indented line per such entry of `engine`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `engine` NULL or a live
+ * engine; `report_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_importtime_report(const struct lazy_bind_recorder *recorder,
+                                             const struct lazy_bind_engine *engine,
+                                             char **report_out);
+
+/**
+ * Writes the recorder's events as a Chrome trace-event JSON file (opened by
+ * Perfetto and `chrome://tracing`) at `path`, replacing it if it exists.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments; `LAZY_BIND_INVALID_UTF8`
+ * for a path that is not UTF-8; `LAZY_BIND_IO` if the file cannot be
+ * created or written.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `path` NULL or
+ * NUL-terminated.
+ */
+lazy_bind_result lazy_bind_write_chrome_trace(const struct lazy_bind_recorder *recorder,
+                                              const char *path);
+
+/**
+ * Writes the entries of `engine` that were never resolved (pending, or
+ * failed for good with sticky failures), in table order, to `*report_out`
+ * (owned; free with `lazy_bind_string_free`): one line per entry,
+ * `name (declared at file:line)`, each ending in a newline; an empty string
+ * when every entry was used. Works with or without a recorder.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine; `report_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_never_resolved_report(const struct lazy_bind_engine *engine,
+                                                 char **report_out);
 
 /**
  * The version of the library linked at run time, packed as

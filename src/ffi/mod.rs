@@ -29,6 +29,7 @@ mod policy;
 mod result;
 mod runtime;
 mod string;
+mod trace;
 mod version;
 
 pub use result::lazy_bind_result;

@@ -321,6 +321,26 @@ typedef struct lazy_bind_error lazy_bind_error;
 typedef struct lazy_bind_error_list lazy_bind_error_list;
 
 /**
+ * Deferred shared libraries and symbols: create with
+ * `lazy_bind_native_new`, free with `lazy_bind_native_free`.
+ *
+ * Library and symbol entries live in two tables of their own, so their
+ * handles are not interchangeable with each other nor with engine handles:
+ * a handle of the wrong kind is `LAZY_BIND_STALE_HANDLE`.
+ *
+ * A library stays loaded while the binder lives (once it is loaded), so a
+ * symbol address from `lazy_bind_native_symbol` may be used until
+ * `lazy_bind_native_free`; after that the library may be unloaded.
+ *
+ * # Thread-safety
+ * Every function taking a `const lazy_bind_native *` may be called from
+ * any number of threads at once. Concurrent first accesses load a library
+ * (and look up a symbol) once; the other threads wait and share the
+ * result.
+ */
+typedef struct lazy_bind_native lazy_bind_native;
+
+/**
  * The import policy in force for one runtime: create with
  * `lazy_bind_policy_parse` or `lazy_bind_policy_from_env`, free with
  * `lazy_bind_policy_free`.
@@ -993,6 +1013,146 @@ const struct lazy_bind_error *lazy_bind_error_list_get(const struct lazy_bind_er
  * and not freed yet.
  */
 void lazy_bind_error_list_free(struct lazy_bind_error_list **list);
+
+/**
+ * Creates a binder (failures are retried at the next access) and writes
+ * it, owned, to `*native_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `native_out`.
+ *
+ * # Safety
+ * `native_out` must be NULL or writable.
+ */
+lazy_bind_result lazy_bind_native_new(struct lazy_bind_native **native_out);
+
+/**
+ * Frees a binder and sets `*native` to NULL. Loaded libraries that nothing
+ * else holds are unloaded (`dlclose`): symbol addresses from this binder
+ * must not be used afterwards.
+ *
+ * Does nothing if `native` or `*native` is NULL, so freeing twice through
+ * the same variable is harmless.
+ *
+ * # Safety
+ * `native` must be NULL or point to NULL or to a binder from
+ * `lazy_bind_native_new` not freed yet. No other thread may be using the
+ * binder.
+ */
+void lazy_bind_native_free(struct lazy_bind_native **native);
+
+/**
+ * Defers loading the shared library at `path` until it, or a symbol of it,
+ * is first accessed; writes the library entry's handle to `*library_out`.
+ * The entry is named `name` and declared at `file:line` (`file` may be
+ * NULL: unknown). Nothing is loaded or even checked now: a missing library
+ * fails at access. `path` goes to `dlopen` unchanged (`RTLD_LAZY |
+ * RTLD_LOCAL`), so a bare file name is searched for the way the loader
+ * does. The strings are copied.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `native`, `path`, `name` or
+ * `library_out`; `LAZY_BIND_INVALID_UTF8`.
+ *
+ * # Safety
+ * `native` must be NULL or a live binder; the strings NULL or
+ * NUL-terminated; `library_out` NULL or writable. Loading the library runs
+ * its initialisers (and unloading it, its finalisers): the caller
+ * guarantees that running them is sound on whichever thread first accesses
+ * the entry, at whatever time, and that the file found at `path` then is
+ * the library the caller vetted.
+ */
+lazy_bind_result lazy_bind_native_defer_library(const struct lazy_bind_native *native,
+                                                const char *path,
+                                                const char *name,
+                                                const char *file,
+                                                uint32_t line,
+                                                struct lazy_bind_handle *library_out);
+
+/**
+ * Defers looking up `symbol` in `library` (a handle from
+ * `lazy_bind_native_defer_library`) until first access; writes the symbol
+ * entry's handle to `*symbol_out`. The entry is named `name` and declared
+ * at `file:line` (`file` may be NULL). That first access loads the library
+ * if no one has yet. The strings are copied.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `native`, `symbol`, `name` or
+ * `symbol_out`; `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_STALE_HANDLE` if
+ * `library` names no live library entry of this binder. An unknown symbol
+ * is reported at access, not here.
+ *
+ * # Safety
+ * `native` must be NULL or a live binder; the strings NULL or
+ * NUL-terminated; `symbol_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_native_defer_symbol(const struct lazy_bind_native *native,
+                                               struct lazy_bind_handle library,
+                                               const char *symbol,
+                                               const char *name,
+                                               const char *file,
+                                               uint32_t line,
+                                               struct lazy_bind_handle *symbol_out);
+
+/**
+ * Resolves a symbol entry (loading its library and looking the symbol up
+ * on first access, or waiting for the thread that does) and writes its
+ * address, as `dlsym` returned it, to `*address_out`.
+ * `access_file:access_line` is where the access happened (`access_file`
+ * may be NULL); it appears in errors and traces.
+ *
+ * The address stays valid while the binder lives. Cast it to the symbol's
+ * real type to call or read it.
+ *
+ * On failure, if `error_out` is not NULL and the binder reported the
+ * failure, writes an owned error object there (free with
+ * `lazy_bind_error_free`); its message names the symbol, the library path
+ * and the loader's own message.
+ *
+ * # Errors
+ * `LAZY_BIND_RESOLVER_FAILED` for a library that cannot be loaded or a
+ * symbol that cannot be found (retried at the next access);
+ * `LAZY_BIND_STALE_HANDLE` for a handle that names no symbol entry of this
+ * binder; the other statuses of `lazy_bind_resolve`; besides the argument
+ * checks.
+ *
+ * # Safety
+ * `native` must be NULL or a live binder; `access_file` NULL or
+ * NUL-terminated; the out-parameters NULL or writable.
+ */
+lazy_bind_result lazy_bind_native_symbol(const struct lazy_bind_native *native,
+                                         struct lazy_bind_handle symbol,
+                                         const char *access_file,
+                                         uint32_t access_line,
+                                         void **address_out,
+                                         struct lazy_bind_error **error_out);
+
+/**
+ * Resolves a library entry: loads the library now if no one has yet (for
+ * a runtime that wants to load an extension module before looking up any
+ * symbol). `access_file:access_line` is where the access happened
+ * (`access_file` may be NULL).
+ *
+ * On failure, if `error_out` is not NULL and the binder reported the
+ * failure, writes an owned error object there (free with
+ * `lazy_bind_error_free`); its message names the path and the loader's own
+ * message.
+ *
+ * # Errors
+ * `LAZY_BIND_RESOLVER_FAILED` for a library that cannot be loaded (retried
+ * at the next access); `LAZY_BIND_STALE_HANDLE` for a handle that names no
+ * library entry of this binder; the other statuses of `lazy_bind_resolve`;
+ * besides the argument checks.
+ *
+ * # Safety
+ * `native` must be NULL or a live binder; `access_file` NULL or
+ * NUL-terminated; `error_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_native_load(const struct lazy_bind_native *native,
+                                       struct lazy_bind_handle library,
+                                       const char *access_file,
+                                       uint32_t access_line,
+                                       struct lazy_bind_error **error_out);
 
 /**
  * Parses policy text (the format of `docs/policy-format.md`: `mode all`,

@@ -238,6 +238,26 @@ fn trace_recorder_reports_and_chrome_trace() {
     );
 }
 
+/// The fixture library of `tests/native.rs`, built with the system C
+/// compiler, is passed to the C program by path.
+#[test]
+fn native_symbols_load_on_first_access_and_report_missing_ones() {
+    let dir = out_dir("native_fixture");
+    let library = dir.join("libnative_fixture.so");
+    let output = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&library)
+        .arg(root().join("tests/fixtures/native_fixture.c"))
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run cc: {error}"));
+    assert!(
+        output.status.success(),
+        "cc failed on the fixture:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(c_test_with_args("native", &[&library]).contains("native: ok"));
+}
+
 #[test]
 fn header_and_library_versions_agree() {
     assert!(c_test("version").contains("version: ok"));

@@ -1255,7 +1255,8 @@ lazy_bind_result lazy_bind_policy_mode(const struct lazy_bind_policy *policy,
  * crate's `lazy_bind::policy` module.
  *
  * This is meant for every import statement: it takes no lock, and
- * allocates only to hand the names to the filter, when it calls it.
+ * allocates only to collect a non-empty `fromlist` and to hand the names
+ * to the filter, when it calls it.
  *
  * # Errors
  * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`, `importer`, `target`,

@@ -406,7 +406,8 @@ pub unsafe extern "C" fn lazy_bind_policy_mode(
 /// crate's `lazy_bind::policy` module.
 ///
 /// This is meant for every import statement: it takes no lock, and
-/// allocates only to hand the names to the filter, when it calls it.
+/// allocates only to collect a non-empty `fromlist` and to hand the names
+/// to the filter, when it calls it.
 ///
 /// # Errors
 /// `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`, `importer`, `target`,

@@ -213,6 +213,12 @@ enum lazy_bind_result
    * A file could not be read or written (a policy `@path`, a trace file).
    */
   LAZY_BIND_IO = 13,
+  /**
+   * An import statement cannot be deferred as given (a malformed name, a
+   * relative import with no parent package or beyond the top-level
+   * package, a star import, no names).
+   */
+  LAZY_BIND_INVALID_IMPORT = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -319,6 +325,24 @@ typedef struct lazy_bind_error lazy_bind_error;
  * As for `lazy_bind_error`.
  */
 typedef struct lazy_bind_error_list lazy_bind_error_list;
+
+/**
+ * Turns import statements into lazy bindings of one engine and resolves
+ * them through the runtime's import hooks: create with
+ * `lazy_bind_importer_new`, free with `lazy_bind_importer_free`.
+ *
+ * Its entries live in the engine: access them with `lazy_bind_resolve`,
+ * `lazy_bind_get_fast` and the other engine functions. The runtime stores a
+ * placeholder for each returned handle under the bound name and, after an
+ * access, replaces the slot with the value only if it still holds that
+ * placeholder (the rebind contract of the Rust `lazy_bind::imports`
+ * module).
+ *
+ * # Thread-safety
+ * Every function taking a `const lazy_bind_importer *` may be called from
+ * any number of threads at once.
+ */
+typedef struct lazy_bind_importer lazy_bind_importer;
 
 /**
  * Deferred shared libraries and symbols: create with
@@ -529,6 +553,123 @@ typedef uint32_t (*lazy_bind_resolve_fn)(void *entry_userdata,
 typedef void (*lazy_bind_drop_fn)(void *entry_userdata);
 
 /**
+ * Imports the module with the absolute name `name` (running its body if it
+ * is not loaded yet). `fromlist` holds the `fromlist_len` names the
+ * statement asks for (NULL when empty). On success return `LAZY_BIND_OK`
+ * and write a NEW reference to the module to `*module_out`; on failure
+ * return another status and optionally write an owned runtime error object
+ * (the exception) to `*runtime_error_out`.
+ */
+typedef uint32_t (*lazy_bind_import_module_fn)(void *userdata,
+                                               const char *name,
+                                               const char *const *fromlist,
+                                               size_t fromlist_len,
+                                               void **module_out,
+                                               void **runtime_error_out);
+
+/**
+ * Reads attribute `name` of `module` (borrowed). On success return
+ * `LAZY_BIND_OK` and write a NEW reference to `*value_out`, or leave it
+ * NULL when there is no such attribute. A lazy placeholder is returned as
+ * it is (see `as_lazy`). On failure (reading ran code that failed) return
+ * another status, optionally with an owned runtime error object.
+ */
+typedef uint32_t (*lazy_bind_get_attr_fn)(void *userdata,
+                                          void *module,
+                                          const char *name,
+                                          void **value_out,
+                                          void **runtime_error_out);
+
+/**
+ * Binds the just-imported submodule `value` as attribute `name` of its
+ * parent `module` (both borrowed) only if the parent has no attribute
+ * `name` yet. Returns `LAZY_BIND_OK`, or another status (optionally with an
+ * owned runtime error object) if setting it failed.
+ */
+typedef uint32_t (*lazy_bind_set_attr_if_absent_fn)(void *userdata,
+                                                    void *module,
+                                                    const char *name,
+                                                    void *value,
+                                                    void **runtime_error_out);
+
+/**
+ * A NEW reference to the module `name` if it is loaded and fully
+ * initialised, without importing anything; NULL otherwise (also while its
+ * body is still running).
+ */
+typedef void *(*lazy_bind_loaded_module_fn)(void *userdata,
+                                            const char *name);
+
+/**
+ * Whether the module `name` can be found, without running its body.
+ */
+typedef bool (*lazy_bind_can_find_fn)(void *userdata,
+                                      const char *name);
+
+/**
+ * If `value` (borrowed) is a lazy placeholder of the same engine, writes
+ * its handle to `*handle_out` and returns true; returns false for an
+ * ordinary value.
+ */
+typedef bool (*lazy_bind_as_lazy_fn)(void *userdata,
+                                     void *value,
+                                     struct lazy_bind_handle *handle_out);
+
+/**
+ * The runtime's import hooks, passed to `lazy_bind_importer_new`.
+ *
+ * Versioned and append-only like `lazy_bind_runtime_hooks`: set `size` to
+ * `sizeof(lazy_bind_import_hooks)`; fields past a smaller `size` count as
+ * NULL. `import_module`, `get_attr` and `set_attr_if_absent` are required;
+ * without `loaded_module` nothing counts as loaded (hydrating does
+ * nothing), without `can_find` every module counts as found, without
+ * `as_lazy` no value is a placeholder.
+ *
+ * Values and runtime error objects are the engine's runtime values: the
+ * engine's `retain` and `release` hooks manage the references the import
+ * hooks hand over.
+ *
+ * # Thread-safety
+ * Every hook may be called from any thread that resolves a binding,
+ * several at once, with no engine lock held, and may call back into the
+ * engine. Strings are borrowed for the call only. No hook may unwind.
+ */
+typedef struct lazy_bind_import_hooks {
+  /**
+   * `sizeof(lazy_bind_import_hooks)` as the caller compiled it.
+   */
+  size_t size;
+  /**
+   * Passed as the first argument to every hook.
+   */
+  void *userdata;
+  /**
+   * Imports a module (required).
+   */
+  lazy_bind_import_module_fn import_module;
+  /**
+   * Reads an attribute (required).
+   */
+  lazy_bind_get_attr_fn get_attr;
+  /**
+   * Binds a submodule onto its parent unless taken (required).
+   */
+  lazy_bind_set_attr_if_absent_fn set_attr_if_absent;
+  /**
+   * A loaded module, without importing (optional).
+   */
+  lazy_bind_loaded_module_fn loaded_module;
+  /**
+   * Whether a module can be found (optional).
+   */
+  lazy_bind_can_find_fn can_find;
+  /**
+   * The handle of a lazy placeholder (optional).
+   */
+  lazy_bind_as_lazy_fn as_lazy;
+} lazy_bind_import_hooks;
+
+/**
  * The runtime's filter: return false to make the import eager, true to
  * leave the decision to the mode. It can veto laziness, never create it.
  *
@@ -636,7 +777,9 @@ lazy_bind_result lazy_bind_resolve_all_pending(const struct lazy_bind_engine *en
  * `lazy_bind_resolve` or `lazy_bind_get_fast` returned.
  *
  * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`.
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`;
+ * `LAZY_BIND_INVALID_ARGUMENT` while an importer created over the engine
+ * (`lazy_bind_importer_new`) is alive: free it first.
  *
  * # Safety
  * `engine` must be NULL or a live engine that no other thread uses during
@@ -1013,6 +1156,198 @@ const struct lazy_bind_error *lazy_bind_error_list_get(const struct lazy_bind_er
  * and not freed yet.
  */
 void lazy_bind_error_list_free(struct lazy_bind_error_list **list);
+
+/**
+ * Creates an importer over `engine` with the runtime's import `hooks`
+ * (copied, reading only `hooks->size` bytes), and writes it, owned, to
+ * `*importer_out`. The engine must outlive the importer; free the importer
+ * first.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments;
+ * `LAZY_BIND_INVALID_ARGUMENT` for a `hooks->size` smaller than the first
+ * version of the struct or a missing required hook.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine; `hooks` NULL or readable for
+ * `hooks->size` bytes; `importer_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_importer_new(const struct lazy_bind_engine *engine,
+                                        const struct lazy_bind_import_hooks *hooks,
+                                        struct lazy_bind_importer **importer_out);
+
+/**
+ * Frees an importer and sets `*importer` to NULL. Its entries stay in the
+ * engine (pending ones still resolve through the import hooks, which must
+ * stay valid until the engine is freed).
+ *
+ * Does nothing if `importer` or `*importer` is NULL, so freeing twice
+ * through the same variable is harmless.
+ *
+ * # Safety
+ * `importer` must be NULL or point to NULL or to an importer from
+ * `lazy_bind_importer_new` not freed yet. No other thread may be using it.
+ */
+void lazy_bind_importer_free(struct lazy_bind_importer **importer);
+
+/**
+ * Defers `import target` run by module `importer_name` in namespace
+ * `namespace` (any number unique while the namespace lives), declared at
+ * `file:line` (`file` may be NULL). Writes the handle to bind, under the
+ * top package name (`a` for `a.b.c`), to `*handle_out`.
+ *
+ * While the top package's entry is pending, `import a.x` in the same
+ * namespace joins it (the same handle comes back) as a pending submodule.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL required arguments;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_INVALID_IMPORT` for a malformed
+ * name, with an owned message written to `*error_message_out` if that is
+ * not NULL (free with `lazy_bind_string_free`).
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer; the strings NULL or
+ * NUL-terminated; the out-parameters NULL or writable.
+ */
+lazy_bind_result lazy_bind_importer_defer_import(const struct lazy_bind_importer *importer,
+                                                 uint64_t namespace_,
+                                                 const char *importer_name,
+                                                 const char *target,
+                                                 const char *file,
+                                                 uint32_t line,
+                                                 struct lazy_bind_handle *handle_out,
+                                                 char **error_message_out);
+
+/**
+ * Defers `import target as alias`: like `lazy_bind_importer_defer_import`,
+ * but the handle, bound under `alias`, stands for the module `target`
+ * itself.
+ *
+ * # Errors
+ * As for `lazy_bind_importer_defer_import` (an `alias` with a dot is
+ * `LAZY_BIND_INVALID_IMPORT`).
+ *
+ * # Safety
+ * As for `lazy_bind_importer_defer_import`.
+ */
+lazy_bind_result lazy_bind_importer_defer_import_as(const struct lazy_bind_importer *importer,
+                                                    uint64_t namespace_,
+                                                    const char *importer_name,
+                                                    const char *target,
+                                                    const char *alias,
+                                                    const char *file,
+                                                    uint32_t line,
+                                                    struct lazy_bind_handle *handle_out,
+                                                    char **error_message_out);
+
+/**
+ * Defers `from <level dots><module> import names[0] as aliases[0], ...`
+ * run by module `importer_name`, whose package (`__package__`) is
+ * `package` (may be NULL when `level` is 0). `aliases` may be NULL (no
+ * aliases), and so may each of its elements. Writes one handle per name,
+ * in order, to `handles_out[0 .. names_len]`, each bound under its alias
+ * or its name.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL required arguments (a NULL `names`
+ * or `handles_out`, or a NULL name); `LAZY_BIND_INVALID_UTF8`;
+ * `LAZY_BIND_INVALID_IMPORT` for a relative import with no parent package
+ * or beyond the top-level package, a star import, no names or a malformed
+ * name, with an owned message written to `*error_message_out` if that is
+ * not NULL (free with `lazy_bind_string_free`).
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer; the strings NULL or
+ * NUL-terminated; `names` (and `aliases`, if not NULL) readable for
+ * `names_len` pointers; `handles_out` writable for `names_len` handles;
+ * `error_message_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_importer_defer_from(const struct lazy_bind_importer *importer,
+                                               uint64_t namespace_,
+                                               const char *importer_name,
+                                               const char *package,
+                                               uint32_t level,
+                                               const char *module,
+                                               const char *const *names,
+                                               const char *const *aliases,
+                                               size_t names_len,
+                                               const char *file,
+                                               uint32_t line,
+                                               struct lazy_bind_handle *handles_out,
+                                               char **error_message_out);
+
+/**
+ * Makes a relative module name absolute: `level` leading dots of `name`
+ * in a module whose package is `package` (CPython's rule), and writes the
+ * owned result to `*absolute_out` (free with `lazy_bind_string_free`).
+ * With `level` 0, `name` is checked and returned as it is.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `package`, `name` or
+ * `absolute_out`; `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_INVALID_IMPORT`
+ * (with an owned message in `*error_message_out` if not NULL) for no
+ * parent package, a level beyond the top-level package or a malformed
+ * name.
+ *
+ * # Safety
+ * The strings must be NULL or NUL-terminated; the out-parameters NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_resolve_name(const char *package,
+                                        uint32_t level,
+                                        const char *name,
+                                        char **absolute_out,
+                                        char **error_message_out);
+
+/**
+ * Resolves, without running any import, every pending binding whose
+ * target the runtime reports loaded (`loaded_module`), and writes how many
+ * it resolved to `*hydrated_out` if that is not NULL.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `importer`.
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer; `hydrated_out` NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_importer_hydrate(const struct lazy_bind_importer *importer,
+                                            size_t *hydrated_out);
+
+/**
+ * Asks the runtime (`can_find`), without running anything, whether every
+ * module each pending binding needs can be found. Writes how many bindings
+ * cannot to `*unresolvable_out`, and, if `report_out` is not NULL, an owned
+ * report (free with `lazy_bind_string_free`) with one line per such
+ * binding, sorted by namespace and name:
+ * `No module named 'M' (lazy import of NAME (declared at FILE:LINE), bound to 'B')`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `importer` or `unresolvable_out`.
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer; the out-parameters NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_importer_validate(const struct lazy_bind_importer *importer,
+                                             size_t *unresolvable_out,
+                                             char **report_out);
+
+/**
+ * Forgets every name bound in `namespace` (call it when the namespace
+ * dies); its entries stay in the engine. Writes how many names were
+ * forgotten to `*forgotten_out` if that is not NULL.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `importer`.
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer; `forgotten_out` NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_importer_forget_namespace(const struct lazy_bind_importer *importer,
+                                                     uint64_t namespace_,
+                                                     size_t *forgotten_out);
 
 /**
  * Creates a binder (failures are retried at the next access) and writes

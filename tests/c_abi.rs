@@ -259,6 +259,11 @@ fn native_symbols_load_on_first_access_and_report_missing_ones() {
 }
 
 #[test]
+fn import_bindings_run_through_the_import_hooks() {
+    assert!(c_test("imports").contains("imports: ok"));
+}
+
+#[test]
 fn header_and_library_versions_agree() {
     assert!(c_test("version").contains("version: ok"));
 }

@@ -25,6 +25,7 @@ mod boundary;
 mod engine;
 mod entry;
 mod error;
+mod imports;
 mod native;
 mod policy;
 mod result;

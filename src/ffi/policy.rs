@@ -601,7 +601,7 @@ pub unsafe extern "C" fn lazy_bind_policy_disable(
         let policy = unsafe { arg(policy) }?;
         // SAFETY: the caller guarantees a live engine.
         let engine = unsafe { arg(engine) }?;
-        let failures = policy.policy.disable_laziness(&engine.engine);
+        let failures = policy.policy.disable_laziness(&*engine.engine);
         // SAFETY: the caller guarantees NULL or writable.
         unsafe { write_optional(failures_out, failures.len()) };
         if !failures_list_out.is_null() {

@@ -48,6 +48,10 @@ pub enum lazy_bind_result {
     LAZY_BIND_POLICY_SYNTAX = 12,
     /// A file could not be read or written (a policy `@path`, a trace file).
     LAZY_BIND_IO = 13,
+    /// An import statement cannot be deferred as given (a malformed name, a
+    /// relative import with no parent package or beyond the top-level
+    /// package, a star import, no names).
+    LAZY_BIND_INVALID_IMPORT = 14,
 }
 
 impl lazy_bind_result {
@@ -82,6 +86,7 @@ impl lazy_bind_result {
             LAZY_BIND_RESOLVER_PANICKED => "the resolution waited for panicked\0",
             LAZY_BIND_POLICY_SYNTAX => "the policy text is malformed\0",
             LAZY_BIND_IO => "a file could not be read or written\0",
+            LAZY_BIND_INVALID_IMPORT => "the import statement cannot be deferred as given\0",
         }
     }
 
@@ -103,6 +108,7 @@ impl lazy_bind_result {
             LAZY_BIND_RESOLVER_PANICKED,
             LAZY_BIND_POLICY_SYNTAX,
             LAZY_BIND_IO,
+            LAZY_BIND_INVALID_IMPORT,
         ]
         .into_iter()
         .find(|status| *status as u32 == code)
@@ -149,6 +155,7 @@ mod tests {
             (LAZY_BIND_RESOLVER_PANICKED, 11),
             (LAZY_BIND_POLICY_SYNTAX, 12),
             (LAZY_BIND_IO, 13),
+            (LAZY_BIND_INVALID_IMPORT, 14),
         ];
         for (status, number) in pinned {
             assert_eq!(status as u32, number, "{status:?} was renumbered");
@@ -160,7 +167,7 @@ mod tests {
     #[test]
     fn every_status_has_a_distinct_terminated_message() {
         let mut seen = std::collections::HashSet::new();
-        for code in 0..=14 {
+        for code in 0..=15 {
             // SAFETY: the function returns a static NUL-terminated string.
             let message = unsafe { std::ffi::CStr::from_ptr(lazy_bind_result_message(code)) };
             assert!(

@@ -212,8 +212,10 @@ pub unsafe extern "C" fn lazy_bind_importtime_report(
         // SAFETY: the caller guarantees a live engine.
         let engine = unsafe { arg(engine) }?;
         let report_out = out(report_out)?;
-        let report =
-            importtime_report(&recorder.recorder.events(), &never_resolved(&engine.engine));
+        let report = importtime_report(
+            &recorder.recorder.events(),
+            &never_resolved(&*engine.engine),
+        );
         // SAFETY: checked non-null; the caller guarantees writable.
         unsafe { report_out.write(owned(&report)) };
         Ok(())
@@ -267,7 +269,7 @@ pub unsafe extern "C" fn lazy_bind_never_resolved_report(
         let engine = unsafe { arg(engine) }?;
         let report_out = out(report_out)?;
         let mut report = String::new();
-        for entry in never_resolved(&engine.engine) {
+        for entry in never_resolved(&*engine.engine) {
             let declaration = &entry.declaration;
             let _ = writeln!(
                 report,

@@ -85,6 +85,44 @@ static inline void *lazy_bind_get_fast(const lazy_bind_slot *slot, uint64_t stam
 #define LAZY_BIND_STICKY_FAILURES 1
 
 /**
+ * Context flag: the import is not at module level (inside a function or
+ * class body). Never lazy.
+ */
+#define LAZY_BIND_CONTEXT_NOT_MODULE_LEVEL 1
+
+/**
+ * Context flag: the import is inside `try`, `except` or `finally`. Never
+ * lazy.
+ */
+#define LAZY_BIND_CONTEXT_IN_TRY 2
+
+/**
+ * Context flag: the import is inside a `with` block. Never lazy.
+ */
+#define LAZY_BIND_CONTEXT_IN_WITH 4
+
+/**
+ * Context flag: the import is inside a loop. Never lazy.
+ */
+#define LAZY_BIND_CONTEXT_IN_LOOP 8
+
+/**
+ * Context flag: a star import (`from m import *`). Never lazy.
+ */
+#define LAZY_BIND_CONTEXT_STAR 16
+
+/**
+ * Context flag: a `__future__` import. Never lazy.
+ */
+#define LAZY_BIND_CONTEXT_FUTURE 32
+
+/**
+ * Context flag: the import is explicitly marked lazy (PEP 810's
+ * `lazy import`).
+ */
+#define LAZY_BIND_CONTEXT_MARKED_LAZY 64
+
+/**
  * Major version of the header (and of the crate it came from).
  */
 #define LAZY_BIND_VERSION_MAJOR 0
@@ -165,6 +203,22 @@ enum lazy_bind_result
    * The attempt this access waited for ended in a panic on another thread.
    */
   LAZY_BIND_RESOLVER_PANICKED = 11,
+  /**
+   * Policy text is malformed (an unknown keyword, mode or rule, a bad
+   * module name, ...); the accompanying message names the line and
+   * column.
+   */
+  LAZY_BIND_POLICY_SYNTAX = 12,
+  /**
+   * A file could not be read or written (a policy `@path`, a trace file).
+   */
+  LAZY_BIND_IO = 13,
+  /**
+   * An import statement cannot be deferred as given (a malformed name, a
+   * relative import with no parent package or beyond the top-level
+   * package, a star import, no names).
+   */
+  LAZY_BIND_INVALID_IMPORT = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -208,6 +262,38 @@ typedef uint32_t lazy_bind_state;
 #endif // __cplusplus
 
 /**
+ * How much laziness a policy allows before any rule is consulted. Passed
+ * and returned as a `uint32_t`.
+ */
+enum lazy_bind_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Every import is eager; rules and the filter are not consulted.
+   */
+  LAZY_BIND_MODE_NONE = 0,
+  /**
+   * Only imports marked lazy (`LAZY_BIND_CONTEXT_MARKED_LAZY`) or opted in
+   * by a rule are deferred. The default.
+   */
+  LAZY_BIND_MODE_NORMAL = 1,
+  /**
+   * Every eligible import is deferred unless a rule or the filter says
+   * otherwise.
+   */
+  LAZY_BIND_MODE_ALL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum lazy_bind_mode lazy_bind_mode;
+#else
+typedef uint32_t lazy_bind_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A deferred-object table for one runtime: create with
  * `lazy_bind_engine_new`, free with `lazy_bind_engine_free`.
  *
@@ -239,6 +325,72 @@ typedef struct lazy_bind_error lazy_bind_error;
  * As for `lazy_bind_error`.
  */
 typedef struct lazy_bind_error_list lazy_bind_error_list;
+
+/**
+ * Turns import statements into lazy bindings of one engine and resolves
+ * them through the runtime's import hooks: create with
+ * `lazy_bind_importer_new`, free with `lazy_bind_importer_free`.
+ *
+ * Its entries live in the engine: access them with `lazy_bind_resolve`,
+ * `lazy_bind_get_fast` and the other engine functions. The runtime stores a
+ * placeholder for each returned handle under the bound name and, after an
+ * access, replaces the slot with the value only if it still holds that
+ * placeholder (the rebind contract of the Rust `lazy_bind::imports`
+ * module).
+ *
+ * # Thread-safety
+ * Every function taking a `const lazy_bind_importer *` may be called from
+ * any number of threads at once.
+ */
+typedef struct lazy_bind_importer lazy_bind_importer;
+
+/**
+ * Deferred shared libraries and symbols: create with
+ * `lazy_bind_native_new`, free with `lazy_bind_native_free`.
+ *
+ * Library and symbol entries live in two tables of their own, so their
+ * handles are not interchangeable with each other nor with engine handles:
+ * a handle of the wrong kind is `LAZY_BIND_STALE_HANDLE`.
+ *
+ * A library stays loaded while the binder lives (once it is loaded), so a
+ * symbol address from `lazy_bind_native_symbol` may be used until
+ * `lazy_bind_native_free`; after that the library may be unloaded.
+ *
+ * # Thread-safety
+ * Every function taking a `const lazy_bind_native *` may be called from
+ * any number of threads at once. Concurrent first accesses load a library
+ * (and look up a symbol) once; the other threads wait and share the
+ * result.
+ */
+typedef struct lazy_bind_native lazy_bind_native;
+
+/**
+ * The import policy in force for one runtime: create with
+ * `lazy_bind_policy_parse` or `lazy_bind_policy_from_env`, free with
+ * `lazy_bind_policy_free`.
+ *
+ * # Thread-safety
+ * Every function taking a `const lazy_bind_policy *` may be called from any
+ * number of threads at once. Decisions take no lock; a change (mode,
+ * filter) is published at once, and a decision running meanwhile uses
+ * either the old or the new policy, never a mix.
+ */
+typedef struct lazy_bind_policy lazy_bind_policy;
+
+/**
+ * A bounded, thread-safe buffer of trace events: create with
+ * `lazy_bind_recorder_new`, attach to engines with
+ * `lazy_bind_engine_set_recorder`, free with `lazy_bind_recorder_free`.
+ *
+ * It is shared: an engine it is attached to keeps its own reference, so
+ * freeing the caller's recorder does not stop the engine's recording.
+ *
+ * # Thread-safety
+ * Every function taking a `const lazy_bind_recorder *` may be called from
+ * any number of threads at once, also while engines record into it. After
+ * `fork()`, create a fresh recorder in the child.
+ */
+typedef struct lazy_bind_recorder lazy_bind_recorder;
 
 /**
  * A hook that takes the runtime's userdata and one value.
@@ -400,6 +552,143 @@ typedef uint32_t (*lazy_bind_resolve_fn)(void *entry_userdata,
  */
 typedef void (*lazy_bind_drop_fn)(void *entry_userdata);
 
+/**
+ * Imports the module with the absolute name `name` (running its body if it
+ * is not loaded yet). `fromlist` holds the `fromlist_len` names the
+ * statement asks for (NULL when empty). On success return `LAZY_BIND_OK`
+ * and write a NEW reference to the module to `*module_out`; on failure
+ * return another status and optionally write an owned runtime error object
+ * (the exception) to `*runtime_error_out`.
+ */
+typedef uint32_t (*lazy_bind_import_module_fn)(void *userdata,
+                                               const char *name,
+                                               const char *const *fromlist,
+                                               size_t fromlist_len,
+                                               void **module_out,
+                                               void **runtime_error_out);
+
+/**
+ * Reads attribute `name` of `module` (borrowed). On success return
+ * `LAZY_BIND_OK` and write a NEW reference to `*value_out`, or leave it
+ * NULL when there is no such attribute. A lazy placeholder is returned as
+ * it is (see `as_lazy`). On failure (reading ran code that failed) return
+ * another status, optionally with an owned runtime error object.
+ */
+typedef uint32_t (*lazy_bind_get_attr_fn)(void *userdata,
+                                          void *module,
+                                          const char *name,
+                                          void **value_out,
+                                          void **runtime_error_out);
+
+/**
+ * Binds the just-imported submodule `value` as attribute `name` of its
+ * parent `module` (both borrowed) only if the parent has no attribute
+ * `name` yet. Returns `LAZY_BIND_OK`, or another status (optionally with an
+ * owned runtime error object) if setting it failed.
+ */
+typedef uint32_t (*lazy_bind_set_attr_if_absent_fn)(void *userdata,
+                                                    void *module,
+                                                    const char *name,
+                                                    void *value,
+                                                    void **runtime_error_out);
+
+/**
+ * A NEW reference to the module `name` if it is loaded and fully
+ * initialised, without importing anything; NULL otherwise (also while its
+ * body is still running).
+ */
+typedef void *(*lazy_bind_loaded_module_fn)(void *userdata,
+                                            const char *name);
+
+/**
+ * Whether the module `name` can be found, without running its body.
+ */
+typedef bool (*lazy_bind_can_find_fn)(void *userdata,
+                                      const char *name);
+
+/**
+ * If `value` (borrowed) is a lazy placeholder of the same engine, writes
+ * its handle to `*handle_out` and returns true; returns false for an
+ * ordinary value.
+ */
+typedef bool (*lazy_bind_as_lazy_fn)(void *userdata,
+                                     void *value,
+                                     struct lazy_bind_handle *handle_out);
+
+/**
+ * The runtime's import hooks, passed to `lazy_bind_importer_new`.
+ *
+ * Versioned and append-only like `lazy_bind_runtime_hooks`: set `size` to
+ * `sizeof(lazy_bind_import_hooks)`; fields past a smaller `size` count as
+ * NULL. `import_module`, `get_attr` and `set_attr_if_absent` are required;
+ * without `loaded_module` nothing counts as loaded (hydrating does
+ * nothing), without `can_find` every module counts as found, without
+ * `as_lazy` no value is a placeholder.
+ *
+ * Values and runtime error objects are the engine's runtime values: the
+ * engine's `retain` and `release` hooks manage the references the import
+ * hooks hand over.
+ *
+ * # Thread-safety
+ * Every hook may be called from any thread that resolves a binding,
+ * several at once, with no engine lock held, and may call back into the
+ * engine. Strings are borrowed for the call only. No hook may unwind.
+ */
+typedef struct lazy_bind_import_hooks {
+  /**
+   * `sizeof(lazy_bind_import_hooks)` as the caller compiled it.
+   */
+  size_t size;
+  /**
+   * Passed as the first argument to every hook.
+   */
+  void *userdata;
+  /**
+   * Imports a module (required).
+   */
+  lazy_bind_import_module_fn import_module;
+  /**
+   * Reads an attribute (required).
+   */
+  lazy_bind_get_attr_fn get_attr;
+  /**
+   * Binds a submodule onto its parent unless taken (required).
+   */
+  lazy_bind_set_attr_if_absent_fn set_attr_if_absent;
+  /**
+   * A loaded module, without importing (optional).
+   */
+  lazy_bind_loaded_module_fn loaded_module;
+  /**
+   * Whether a module can be found (optional).
+   */
+  lazy_bind_can_find_fn can_find;
+  /**
+   * The handle of a lazy placeholder (optional).
+   */
+  lazy_bind_as_lazy_fn as_lazy;
+} lazy_bind_import_hooks;
+
+/**
+ * The runtime's filter: return false to make the import eager, true to
+ * leave the decision to the mode. It can veto laziness, never create it.
+ *
+ * Called only for an import that would otherwise be deferred and that no
+ * rule decided; never in mode none. The strings and the `fromlist` array
+ * (`fromlist_len` names; NULL when empty) are borrowed for the call only.
+ *
+ * # Thread-safety
+ * Called on whichever thread calls `lazy_bind_policy_decide` or
+ * `lazy_bind_policy_explain`: from many threads at once, and re-entrantly
+ * (an import triggered inside the filter is decided with the same filter).
+ * It must not unwind (no C++ exception or `longjmp` may leave it).
+ */
+typedef bool (*lazy_bind_filter_fn)(void *userdata,
+                                    const char *importer,
+                                    const char *target,
+                                    const char *const *fromlist,
+                                    size_t fromlist_len);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -488,7 +777,9 @@ lazy_bind_result lazy_bind_resolve_all_pending(const struct lazy_bind_engine *en
  * `lazy_bind_resolve` or `lazy_bind_get_fast` returned.
  *
  * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`.
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`;
+ * `LAZY_BIND_INVALID_ARGUMENT` while an importer created over the engine
+ * (`lazy_bind_importer_new`) is alive: free it first.
  *
  * # Safety
  * `engine` must be NULL or a live engine that no other thread uses during
@@ -867,6 +1158,562 @@ const struct lazy_bind_error *lazy_bind_error_list_get(const struct lazy_bind_er
 void lazy_bind_error_list_free(struct lazy_bind_error_list **list);
 
 /**
+ * Creates an importer over `engine` with the runtime's import `hooks`
+ * (copied, reading only `hooks->size` bytes), and writes it, owned, to
+ * `*importer_out`. The engine must outlive the importer; free the importer
+ * first.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments;
+ * `LAZY_BIND_INVALID_ARGUMENT` for a `hooks->size` smaller than the first
+ * version of the struct or a missing required hook.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine; `hooks` NULL or readable for
+ * `hooks->size` bytes; `importer_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_importer_new(const struct lazy_bind_engine *engine,
+                                        const struct lazy_bind_import_hooks *hooks,
+                                        struct lazy_bind_importer **importer_out);
+
+/**
+ * Frees an importer and sets `*importer` to NULL. Its entries stay in the
+ * engine (pending ones still resolve through the import hooks, which must
+ * stay valid until the engine is freed).
+ *
+ * Does nothing if `importer` or `*importer` is NULL, so freeing twice
+ * through the same variable is harmless.
+ *
+ * # Safety
+ * `importer` must be NULL or point to NULL or to an importer from
+ * `lazy_bind_importer_new` not freed yet. No other thread may be using it.
+ */
+void lazy_bind_importer_free(struct lazy_bind_importer **importer);
+
+/**
+ * Defers `import target` run by module `importer_name` in namespace
+ * `namespace` (any number unique while the namespace lives), declared at
+ * `file:line` (`file` may be NULL). Writes the handle to bind, under the
+ * top package name (`a` for `a.b.c`), to `*handle_out`.
+ *
+ * While the top package's entry is pending, `import a.x` in the same
+ * namespace joins it (the same handle comes back) as a pending submodule.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL required arguments;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_INVALID_IMPORT` for a malformed
+ * name, with an owned message written to `*error_message_out` if that is
+ * not NULL (free with `lazy_bind_string_free`).
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer; the strings NULL or
+ * NUL-terminated; the out-parameters NULL or writable.
+ */
+lazy_bind_result lazy_bind_importer_defer_import(const struct lazy_bind_importer *importer,
+                                                 uint64_t namespace_,
+                                                 const char *importer_name,
+                                                 const char *target,
+                                                 const char *file,
+                                                 uint32_t line,
+                                                 struct lazy_bind_handle *handle_out,
+                                                 char **error_message_out);
+
+/**
+ * Defers `import target as alias`: like `lazy_bind_importer_defer_import`,
+ * but the handle, bound under `alias`, stands for the module `target`
+ * itself.
+ *
+ * # Errors
+ * As for `lazy_bind_importer_defer_import` (an `alias` with a dot is
+ * `LAZY_BIND_INVALID_IMPORT`).
+ *
+ * # Safety
+ * As for `lazy_bind_importer_defer_import`.
+ */
+lazy_bind_result lazy_bind_importer_defer_import_as(const struct lazy_bind_importer *importer,
+                                                    uint64_t namespace_,
+                                                    const char *importer_name,
+                                                    const char *target,
+                                                    const char *alias,
+                                                    const char *file,
+                                                    uint32_t line,
+                                                    struct lazy_bind_handle *handle_out,
+                                                    char **error_message_out);
+
+/**
+ * Defers `from <level dots><module> import names[0] as aliases[0], ...`
+ * run by module `importer_name`, whose package (`__package__`) is
+ * `package` (may be NULL when `level` is 0). `aliases` may be NULL (no
+ * aliases), and so may each of its elements. Writes one handle per name,
+ * in order, to `handles_out[0 .. names_len]`, each bound under its alias
+ * or its name.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL required arguments (a NULL `names`
+ * or `handles_out`, or a NULL name); `LAZY_BIND_INVALID_UTF8`;
+ * `LAZY_BIND_INVALID_IMPORT` for a relative import with no parent package
+ * or beyond the top-level package, a star import, no names or a malformed
+ * name, with an owned message written to `*error_message_out` if that is
+ * not NULL (free with `lazy_bind_string_free`).
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer; the strings NULL or
+ * NUL-terminated; `names` (and `aliases`, if not NULL) readable for
+ * `names_len` pointers; `handles_out` writable for `names_len` handles;
+ * `error_message_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_importer_defer_from(const struct lazy_bind_importer *importer,
+                                               uint64_t namespace_,
+                                               const char *importer_name,
+                                               const char *package,
+                                               uint32_t level,
+                                               const char *module,
+                                               const char *const *names,
+                                               const char *const *aliases,
+                                               size_t names_len,
+                                               const char *file,
+                                               uint32_t line,
+                                               struct lazy_bind_handle *handles_out,
+                                               char **error_message_out);
+
+/**
+ * Makes a relative module name absolute: `level` leading dots of `name`
+ * in a module whose package is `package` (CPython's rule), and writes the
+ * owned result to `*absolute_out` (free with `lazy_bind_string_free`).
+ * With `level` 0, `name` is checked and returned as it is.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `package`, `name` or
+ * `absolute_out`; `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_INVALID_IMPORT`
+ * (with an owned message in `*error_message_out` if not NULL) for no
+ * parent package, a level beyond the top-level package or a malformed
+ * name.
+ *
+ * # Safety
+ * The strings must be NULL or NUL-terminated; the out-parameters NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_resolve_name(const char *package,
+                                        uint32_t level,
+                                        const char *name,
+                                        char **absolute_out,
+                                        char **error_message_out);
+
+/**
+ * Resolves, without running any import, every pending binding whose
+ * target the runtime reports loaded (`loaded_module`), and writes how many
+ * it resolved to `*hydrated_out` if that is not NULL.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `importer`.
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer; `hydrated_out` NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_importer_hydrate(const struct lazy_bind_importer *importer,
+                                            size_t *hydrated_out);
+
+/**
+ * Asks the runtime (`can_find`), without running anything, whether every
+ * module each pending binding needs can be found. Writes how many bindings
+ * cannot to `*unresolvable_out`, and, if `report_out` is not NULL, an owned
+ * report (free with `lazy_bind_string_free`) with one line per such
+ * binding, sorted by namespace and name:
+ * `No module named 'M' (lazy import of NAME (declared at FILE:LINE), bound to 'B')`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `importer` or `unresolvable_out`.
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer; the out-parameters NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_importer_validate(const struct lazy_bind_importer *importer,
+                                             size_t *unresolvable_out,
+                                             char **report_out);
+
+/**
+ * Forgets every name bound in `namespace` (call it when the namespace
+ * dies); its entries stay in the engine. Writes how many names were
+ * forgotten to `*forgotten_out` if that is not NULL.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `importer`.
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer; `forgotten_out` NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_importer_forget_namespace(const struct lazy_bind_importer *importer,
+                                                     uint64_t namespace_,
+                                                     size_t *forgotten_out);
+
+/**
+ * Creates a binder (failures are retried at the next access) and writes
+ * it, owned, to `*native_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `native_out`.
+ *
+ * # Safety
+ * `native_out` must be NULL or writable.
+ */
+lazy_bind_result lazy_bind_native_new(struct lazy_bind_native **native_out);
+
+/**
+ * Frees a binder and sets `*native` to NULL. Loaded libraries that nothing
+ * else holds are unloaded (`dlclose`): symbol addresses from this binder
+ * must not be used afterwards.
+ *
+ * Does nothing if `native` or `*native` is NULL, so freeing twice through
+ * the same variable is harmless.
+ *
+ * # Safety
+ * `native` must be NULL or point to NULL or to a binder from
+ * `lazy_bind_native_new` not freed yet. No other thread may be using the
+ * binder.
+ */
+void lazy_bind_native_free(struct lazy_bind_native **native);
+
+/**
+ * Defers loading the shared library at `path` until it, or a symbol of it,
+ * is first accessed; writes the library entry's handle to `*library_out`.
+ * The entry is named `name` and declared at `file:line` (`file` may be
+ * NULL: unknown). Nothing is loaded or even checked now: a missing library
+ * fails at access. `path` goes to `dlopen` unchanged (`RTLD_LAZY |
+ * RTLD_LOCAL`), so a bare file name is searched for the way the loader
+ * does. The strings are copied.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `native`, `path`, `name` or
+ * `library_out`; `LAZY_BIND_INVALID_UTF8`.
+ *
+ * # Safety
+ * `native` must be NULL or a live binder; the strings NULL or
+ * NUL-terminated; `library_out` NULL or writable. Loading the library runs
+ * its initialisers (and unloading it, its finalisers): the caller
+ * guarantees that running them is sound on whichever thread first accesses
+ * the entry, at whatever time, and that the file found at `path` then is
+ * the library the caller vetted.
+ */
+lazy_bind_result lazy_bind_native_defer_library(const struct lazy_bind_native *native,
+                                                const char *path,
+                                                const char *name,
+                                                const char *file,
+                                                uint32_t line,
+                                                struct lazy_bind_handle *library_out);
+
+/**
+ * Defers looking up `symbol` in `library` (a handle from
+ * `lazy_bind_native_defer_library`) until first access; writes the symbol
+ * entry's handle to `*symbol_out`. The entry is named `name` and declared
+ * at `file:line` (`file` may be NULL). That first access loads the library
+ * if no one has yet. The strings are copied.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `native`, `symbol`, `name` or
+ * `symbol_out`; `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_STALE_HANDLE` if
+ * `library` names no live library entry of this binder. An unknown symbol
+ * is reported at access, not here.
+ *
+ * # Safety
+ * `native` must be NULL or a live binder; the strings NULL or
+ * NUL-terminated; `symbol_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_native_defer_symbol(const struct lazy_bind_native *native,
+                                               struct lazy_bind_handle library,
+                                               const char *symbol,
+                                               const char *name,
+                                               const char *file,
+                                               uint32_t line,
+                                               struct lazy_bind_handle *symbol_out);
+
+/**
+ * Resolves a symbol entry (loading its library and looking the symbol up
+ * on first access, or waiting for the thread that does) and writes its
+ * address, as `dlsym` returned it, to `*address_out`.
+ * `access_file:access_line` is where the access happened (`access_file`
+ * may be NULL); it appears in errors and traces.
+ *
+ * The address stays valid while the binder lives. Cast it to the symbol's
+ * real type to call or read it.
+ *
+ * On failure, if `error_out` is not NULL and the binder reported the
+ * failure, writes an owned error object there (free with
+ * `lazy_bind_error_free`); its message names the symbol, the library path
+ * and the loader's own message.
+ *
+ * # Errors
+ * `LAZY_BIND_RESOLVER_FAILED` for a library that cannot be loaded or a
+ * symbol that cannot be found (retried at the next access);
+ * `LAZY_BIND_STALE_HANDLE` for a handle that names no symbol entry of this
+ * binder; the other statuses of `lazy_bind_resolve`; besides the argument
+ * checks.
+ *
+ * # Safety
+ * `native` must be NULL or a live binder; `access_file` NULL or
+ * NUL-terminated; the out-parameters NULL or writable.
+ */
+lazy_bind_result lazy_bind_native_symbol(const struct lazy_bind_native *native,
+                                         struct lazy_bind_handle symbol,
+                                         const char *access_file,
+                                         uint32_t access_line,
+                                         void **address_out,
+                                         struct lazy_bind_error **error_out);
+
+/**
+ * Resolves a library entry: loads the library now if no one has yet (for
+ * a runtime that wants to load an extension module before looking up any
+ * symbol). `access_file:access_line` is where the access happened
+ * (`access_file` may be NULL).
+ *
+ * On failure, if `error_out` is not NULL and the binder reported the
+ * failure, writes an owned error object there (free with
+ * `lazy_bind_error_free`); its message names the path and the loader's own
+ * message.
+ *
+ * # Errors
+ * `LAZY_BIND_RESOLVER_FAILED` for a library that cannot be loaded (retried
+ * at the next access); `LAZY_BIND_STALE_HANDLE` for a handle that names no
+ * library entry of this binder; the other statuses of `lazy_bind_resolve`;
+ * besides the argument checks.
+ *
+ * # Safety
+ * `native` must be NULL or a live binder; `access_file` NULL or
+ * NUL-terminated; `error_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_native_load(const struct lazy_bind_native *native,
+                                       struct lazy_bind_handle library,
+                                       const char *access_file,
+                                       uint32_t access_line,
+                                       struct lazy_bind_error **error_out);
+
+/**
+ * Parses policy text (the format of `docs/policy-format.md`: `mode all`,
+ * `eager-target torch.*`, ...; `;` may separate statements) and writes an
+ * owned policy to `*policy_out`; free it with `lazy_bind_policy_free`.
+ *
+ * On `LAZY_BIND_POLICY_SYNTAX`, if `error_message_out` is not NULL, writes
+ * an owned message naming the line, the column and the offending text
+ * (free with `lazy_bind_string_free`).
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `text` or `policy_out`;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_POLICY_SYNTAX` for malformed text
+ * (an unknown keyword, mode or rule, a bad module name, a second `mode`).
+ *
+ * # Safety
+ * `text` must be NULL or NUL-terminated; the out-parameters NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_policy_parse(const char *text,
+                                        struct lazy_bind_policy **policy_out,
+                                        char **error_message_out);
+
+/**
+ * Loads the policy from the `LAZY_BIND_POLICY` environment variable:
+ * policy text, or `@path` for a policy file. Unset (or only whitespace)
+ * gives the default policy (mode normal, no rules) and writes false to
+ * `*was_set_out` (if not NULL); otherwise true.
+ *
+ * On failure, if `error_message_out` is not NULL, writes an owned message
+ * (free with `lazy_bind_string_free`) naming the variable or the file, and
+ * for malformed text the line and column.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy_out`;
+ * `LAZY_BIND_POLICY_SYNTAX` for malformed text (in the variable or the
+ * file); `LAZY_BIND_IO` for an `@path` that cannot be read;
+ * `LAZY_BIND_INVALID_UTF8` for a variable that is not valid Unicode.
+ *
+ * # Safety
+ * The out-parameters must be NULL or writable.
+ *
+ * # Thread-safety
+ * Reads the process environment: do not call it while another thread
+ * changes the environment (`setenv`).
+ */
+lazy_bind_result lazy_bind_policy_from_env(struct lazy_bind_policy **policy_out,
+                                           bool *was_set_out,
+                                           char **error_message_out);
+
+/**
+ * Frees a policy and sets `*policy` to NULL (with its filter: the filter's
+ * userdata is not touched, and the filter is not called after this).
+ *
+ * Does nothing if `policy` or `*policy` is NULL, so freeing twice through
+ * the same variable is harmless.
+ *
+ * # Safety
+ * `policy` must be NULL or point to NULL or to a policy from lazy_bind not
+ * freed yet. No other thread may be using the policy.
+ */
+void lazy_bind_policy_free(struct lazy_bind_policy **policy);
+
+/**
+ * Changes the mode (a `lazy_bind_mode`), keeping the rules and the filter.
+ * Imports decided after this returns see the new mode.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`;
+ * `LAZY_BIND_INVALID_ARGUMENT` for a number that is not a
+ * `lazy_bind_mode`.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy.
+ */
+lazy_bind_result lazy_bind_policy_set_mode(const struct lazy_bind_policy *policy,
+                                           uint32_t mode);
+
+/**
+ * Writes the mode in force (a `lazy_bind_mode`) to `*mode_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; `mode_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_policy_mode(const struct lazy_bind_policy *policy,
+                                       uint32_t *mode_out);
+
+/**
+ * Decides whether the import of `target` run by `importer` is deferred
+ * (true) or done now (false), and writes the answer to `*defer_out`.
+ *
+ * `importer` and `target` are absolute dotted module names; `fromlist`
+ * holds the `fromlist_len` names of `from target import ...` (NULL when
+ * `fromlist_len` is 0) and only the filter sees it; `context_flags` is a
+ * bit set of `LAZY_BIND_CONTEXT_*` flags (0 for a plain module-level
+ * import not marked lazy). The precedence order is documented in the Rust
+ * crate's `lazy_bind::policy` module.
+ *
+ * This is meant for every import statement: it takes no lock, and
+ * allocates only to collect a non-empty `fromlist` and to hand the names
+ * to the filter, when it calls it.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`, `importer`, `target`,
+ * `defer_out`, fromlist name, or a NULL `fromlist` with a nonzero length;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_INVALID_ARGUMENT` for unknown
+ * context flag bits.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; the strings NULL or
+ * NUL-terminated; `fromlist` NULL or readable for `fromlist_len` pointers;
+ * `defer_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_policy_decide(const struct lazy_bind_policy *policy,
+                                         const char *importer,
+                                         const char *target,
+                                         const char *const *fromlist,
+                                         size_t fromlist_len,
+                                         uint32_t context_flags,
+                                         bool *defer_out);
+
+/**
+ * Decides like `lazy_bind_policy_decide` (the same answer for the same
+ * state) and also says which rule or context decided: writes the decision
+ * to `*defer_out` and an owned sentence such as
+ * `eager: target opt-out rule 'eager-target torch.*'` to
+ * `*explanation_out` (free with `lazy_bind_string_free`).
+ *
+ * # Errors
+ * As for `lazy_bind_policy_decide`, and `LAZY_BIND_NULL_ARGUMENT` for a
+ * NULL `explanation_out`.
+ *
+ * # Safety
+ * As for `lazy_bind_policy_decide`; `explanation_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_policy_explain(const struct lazy_bind_policy *policy,
+                                          const char *importer,
+                                          const char *target,
+                                          const char *const *fromlist,
+                                          size_t fromlist_len,
+                                          uint32_t context_flags,
+                                          bool *defer_out,
+                                          char **explanation_out);
+
+/**
+ * Installs the runtime's filter callback with its `userdata`, replacing
+ * any previous one; a NULL `filter` removes it (`userdata` is then
+ * ignored). See `lazy_bind_filter_fn` for when it is called.
+ *
+ * `userdata` is borrowed: it must stay valid while the filter may still be
+ * called, that is until the policy is freed, or until a later
+ * `lazy_bind_policy_set_filter` has returned and every decide or explain
+ * call that started before it has returned too.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; `filter` must be callable from
+ * any thread, concurrently, with `userdata`.
+ *
+ * # Thread-safety
+ * The filter is called from many threads at once (every thread that
+ * decides an import).
+ */
+lazy_bind_result lazy_bind_policy_set_filter(const struct lazy_bind_policy *policy,
+                                             lazy_bind_filter_fn filter,
+                                             void *userdata);
+
+/**
+ * Opens an eager scope on the calling thread (`with eager_imports():`):
+ * until the matching `lazy_bind_eager_scope_leave`, every import this
+ * thread decides, with any policy, is eager. Scopes nest.
+ *
+ * # Errors
+ * `LAZY_BIND_PANIC` only if the nesting depth would overflow.
+ *
+ * # Thread-safety
+ * Affects only the calling thread; leave on the same thread.
+ */
+lazy_bind_result lazy_bind_eager_scope_enter(void);
+
+/**
+ * Closes the innermost eager scope of the calling thread.
+ *
+ * # Errors
+ * `LAZY_BIND_INVALID_ARGUMENT` when the thread is not inside an eager
+ * scope (nothing changes).
+ *
+ * # Thread-safety
+ * Affects only the calling thread.
+ */
+lazy_bind_result lazy_bind_eager_scope_leave(void);
+
+/**
+ * The phase switch: sets the policy's mode to none, so no new import is
+ * deferred, then resolves every entry of `engine` still pending, reporting
+ * every failure instead of stopping at the first.
+ *
+ * Writes the number of failures to `*failures_out` and an owned list of
+ * them to `*failures_list_out` (free with `lazy_bind_error_list_free`; an
+ * empty list when nothing failed), each only if not NULL. Laziness stays
+ * off; `lazy_bind_policy_set_mode` turns it back on.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy` or `engine`. Failed entries
+ * are not an error of this call: they are counted and listed.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; `engine` NULL or a live engine;
+ * the out-parameters NULL or writable.
+ *
+ * # Thread-safety
+ * An import decided on another thread just before the mode changed may
+ * still be deferred while the engine drains; switch where no imports run,
+ * or call again until nothing is pending.
+ */
+lazy_bind_result lazy_bind_policy_disable(const struct lazy_bind_policy *policy,
+                                          const struct lazy_bind_engine *engine,
+                                          size_t *failures_out,
+                                          struct lazy_bind_error_list **failures_list_out);
+
+/**
  * A static, NUL-terminated English message for a status.
  *
  * Takes the status as a plain number so that any value, even one this
@@ -877,6 +1724,166 @@ void lazy_bind_error_list_free(struct lazy_bind_error_list **list);
  * Safe to call from any thread; the string lives for the whole process.
  */
 const char *lazy_bind_result_message(uint32_t result);
+
+/**
+ * Frees a string that lazy_bind returned as owned (a policy error message,
+ * an explanation, a report) and sets `*string` to NULL.
+ *
+ * Does nothing if `string` or `*string` is NULL, so freeing twice through
+ * the same variable is harmless. Only strings documented as "owned, free
+ * with `lazy_bind_string_free`" may be passed: never strings borrowed from
+ * an error object, nor memory from `malloc`.
+ *
+ * # Safety
+ * `string` must be NULL or point to NULL or to an owned string returned by
+ * lazy_bind and not freed yet.
+ *
+ * # Thread-safety
+ * Any thread may free a string, whichever thread received it.
+ */
+void lazy_bind_string_free(char **string);
+
+/**
+ * Creates a recorder that keeps at most `capacity` events (further events
+ * are counted by `lazy_bind_recorder_dropped`, not stored). Nothing is
+ * allocated up front. Writes the owned recorder to `*recorder_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `recorder_out`.
+ *
+ * # Safety
+ * `recorder_out` must be NULL or writable.
+ */
+lazy_bind_result lazy_bind_recorder_new(size_t capacity,
+                                        struct lazy_bind_recorder **recorder_out);
+
+/**
+ * Drops the caller's reference to a recorder and sets `*recorder` to NULL.
+ * Engines it is attached to keep their own references and go on recording
+ * into it until they are freed or detached.
+ *
+ * Does nothing if `recorder` or `*recorder` is NULL, so freeing twice
+ * through the same variable is harmless.
+ *
+ * # Safety
+ * `recorder` must be NULL or point to NULL or to a recorder from
+ * `lazy_bind_recorder_new` not freed yet. No other thread may be using this
+ * pointer.
+ */
+void lazy_bind_recorder_free(struct lazy_bind_recorder **recorder);
+
+/**
+ * Attaches `recorder` to `engine` (the engine takes its own reference),
+ * replacing any recorder it had; a NULL `recorder` detaches it, turning
+ * recording off. Resolutions already running finish recording into the
+ * recorder they started with.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine; `recorder` NULL or a live
+ * recorder.
+ */
+lazy_bind_result lazy_bind_engine_set_recorder(const struct lazy_bind_engine *engine,
+                                               const struct lazy_bind_recorder *recorder);
+
+/**
+ * Records that the import policy decided how `importer` imports `target`:
+ * deferred (`lazy`) or not (`eager`), and the rule that decided it
+ * (`reason`, for example the text of `lazy_bind_policy_explain`). The
+ * strings are copied.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL argument; `LAZY_BIND_INVALID_UTF8`.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; the strings NULL or
+ * NUL-terminated.
+ */
+lazy_bind_result lazy_bind_recorder_record_policy_decision(const struct lazy_bind_recorder *recorder,
+                                                           const char *importer,
+                                                           const char *target,
+                                                           bool deferred,
+                                                           const char *reason);
+
+/**
+ * Writes how many events were not stored because the recorder was full to
+ * `*dropped_out`. Stored plus dropped is exactly the number of events
+ * offered.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `dropped_out` NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_recorder_dropped(const struct lazy_bind_recorder *recorder,
+                                            uint64_t *dropped_out);
+
+/**
+ * Writes how many events the recorder holds now (at most its capacity) to
+ * `*count_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `count_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_recorder_event_count(const struct lazy_bind_recorder *recorder,
+                                                size_t *count_out);
+
+/**
+ * Writes a text report in the shape of CPython's `-X importtime` to
+ * `*report_out` (owned; free with `lazy_bind_string_free`): the header
+ * line `import time: self [us] | cumulative | imported package`, one line
+ * per finished resolution the recorder holds, then `lazy entries never
+ * resolved: N` and one indented line per such entry of `engine`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `engine` NULL or a live
+ * engine; `report_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_importtime_report(const struct lazy_bind_recorder *recorder,
+                                             const struct lazy_bind_engine *engine,
+                                             char **report_out);
+
+/**
+ * Writes the recorder's events as a Chrome trace-event JSON file (opened by
+ * Perfetto and `chrome://tracing`) at `path`, replacing it if it exists.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments; `LAZY_BIND_INVALID_UTF8`
+ * for a path that is not UTF-8; `LAZY_BIND_IO` if the file cannot be
+ * created or written.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `path` NULL or
+ * NUL-terminated.
+ */
+lazy_bind_result lazy_bind_write_chrome_trace(const struct lazy_bind_recorder *recorder,
+                                              const char *path);
+
+/**
+ * Writes the entries of `engine` that were never resolved (pending, or
+ * failed for good with sticky failures), in table order, to `*report_out`
+ * (owned; free with `lazy_bind_string_free`): one line per entry,
+ * `name (declared at file:line)`, each ending in a newline; an empty string
+ * when every entry was used. Works with or without a recorder.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine; `report_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_never_resolved_report(const struct lazy_bind_engine *engine,
+                                                 char **report_out);
 
 /**
  * The version of the library linked at run time, packed as

@@ -23,7 +23,8 @@ const KNOWN_FLAGS: u32 = LAZY_BIND_STICKY_FAILURES;
 /// Every function taking a `const lazy_bind_engine *` may be called from any
 /// number of threads at once, and from inside resolvers of the same engine.
 pub struct lazy_bind_engine {
-    pub(crate) engine: Engine<ForeignValue>,
+    /// Shared with the importers created over this engine.
+    pub(crate) engine: Arc<Engine<ForeignValue>>,
     pub(crate) runtime: Arc<Runtime>,
 }
 
@@ -66,7 +67,10 @@ pub unsafe extern "C" fn lazy_bind_engine_new(
             .hooks(Arc::clone(&runtime) as Arc<dyn crate::Hooks>)
             .sticky_failures(flags & LAZY_BIND_STICKY_FAILURES != 0)
             .build();
-        let engine = Box::into_raw(Box::new(lazy_bind_engine { engine, runtime }));
+        let engine = Box::into_raw(Box::new(lazy_bind_engine {
+            engine: Arc::new(engine),
+            runtime,
+        }));
         // SAFETY: checked non-null; the caller guarantees it is writable.
         unsafe { engine_out.write(engine) };
         Ok(())
@@ -214,7 +218,9 @@ pub unsafe extern "C" fn lazy_bind_resolve_all_pending(
 /// `lazy_bind_resolve` or `lazy_bind_get_fast` returned.
 ///
 /// # Errors
-/// `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`.
+/// `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`;
+/// `LAZY_BIND_INVALID_ARGUMENT` while an importer created over the engine
+/// (`lazy_bind_importer_new`) is alive: free it first.
 ///
 /// # Safety
 /// `engine` must be NULL or a live engine that no other thread uses during
@@ -235,7 +241,9 @@ pub unsafe extern "C" fn lazy_bind_engine_reclaim(
         // SAFETY: the caller guarantees a live engine used by nobody else
         // during the call, so this is the only reference to it.
         let engine = unsafe { &mut *engine };
-        let freed = engine.engine.reclaim();
+        // An importer over this engine shares it: it must be freed first.
+        let engine = Arc::get_mut(&mut engine.engine).ok_or(LAZY_BIND_INVALID_ARGUMENT)?;
+        let freed = engine.reclaim();
         // SAFETY: the caller guarantees NULL or writable.
         unsafe { write_optional(freed_out, freed) };
         Ok(())

@@ -133,7 +133,7 @@ impl Drop for ForeignResolver {
 ///
 /// # Safety
 /// The strings must be NULL or NUL-terminated.
-unsafe fn declaration(
+pub(crate) unsafe fn declaration(
     name: *const c_char,
     file: *const c_char,
     line: u32,

@@ -25,8 +25,13 @@ mod boundary;
 mod engine;
 mod entry;
 mod error;
+mod imports;
+mod native;
+mod policy;
 mod result;
 mod runtime;
+mod string;
+mod trace;
 mod version;
 
 pub use result::lazy_bind_result;

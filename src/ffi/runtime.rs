@@ -166,6 +166,13 @@ impl ForeignValue {
     }
 }
 
+/// Cloning takes a new reference through the runtime's retain hook.
+impl Clone for ForeignValue {
+    fn clone(&self) -> ForeignValue {
+        self.runtime.retain(self.object)
+    }
+}
+
 impl Drop for ForeignValue {
     fn drop(&mut self) {
         if let Some(release) = self.runtime.0.release {

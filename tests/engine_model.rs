@@ -315,7 +315,12 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 8 } else { 10_000 }))]
+    // Under Miri: few cases, and no failure file (Miri isolates the file system).
+    #![proptest_config(ProptestConfig {
+        cases: if cfg!(miri) { 8 } else { 10_000 },
+        failure_persistence: if cfg!(miri) { None } else { ProptestConfig::default().failure_persistence },
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn engine_matches_the_sequential_model(sticky in any::<bool>(), ops in prop::collection::vec(op(), 1..24)) {

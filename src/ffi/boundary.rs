@@ -25,6 +25,38 @@ pub(crate) fn value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     panic::catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
 }
 
+/// The body of every `_free(T **)`: takes the object out of the caller's
+/// variable (leaving NULL there, so freeing twice through the same variable
+/// is harmless), then hands it to `free`. Does nothing if `slot` or `*slot`
+/// is NULL. A panic while freeing is stopped here.
+///
+/// # Safety
+/// `slot` must be NULL or valid for reads and writes.
+pub(crate) unsafe fn free_through<T>(slot: *mut *mut T, free: impl FnOnce(*mut T)) {
+    value((), || {
+        if slot.is_null() {
+            return;
+        }
+        // SAFETY: the caller guarantees `slot` is readable and writable.
+        let object = unsafe { slot.replace(std::ptr::null_mut()) };
+        if !object.is_null() {
+            free(object);
+        }
+    })
+}
+
+/// [`free_through`] for objects made by `Box::into_raw`.
+///
+/// # Safety
+/// `slot` must be NULL or valid for reads and writes, and `*slot` NULL or a
+/// pointer from `Box::<T>::into_raw` that nobody else uses and that is not
+/// freed yet.
+pub(crate) unsafe fn free_box<T>(slot: *mut *mut T) {
+    // SAFETY: the caller guarantees the pointer's origin and that this is its
+    // only free (the caller's variable now holds NULL).
+    unsafe { free_through(slot, |object| drop(Box::from_raw(object))) }
+}
+
 /// A shared reference to a required argument.
 ///
 /// # Safety

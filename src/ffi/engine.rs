@@ -91,19 +91,9 @@ pub unsafe extern "C" fn lazy_bind_engine_new(
 /// engine, and it must not be called from inside one of its resolvers.
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_engine_free(engine: *mut *mut lazy_bind_engine) {
-    boundary::value((), || {
-        if engine.is_null() {
-            return;
-        }
-        // SAFETY: the caller guarantees `engine` is readable and writable.
-        let object = unsafe { engine.replace(std::ptr::null_mut()) };
-        if !object.is_null() {
-            // SAFETY: `object` came from `Box::into_raw` in
-            // `lazy_bind_engine_new`; the caller guarantees nobody else uses
-            // it and that it is freed once (the slot now holds NULL).
-            drop(unsafe { Box::from_raw(object) });
-        }
-    })
+    // SAFETY: the caller guarantees `engine` is NULL or writable and
+    // holds NULL or a live object of ours (all made by `Box::into_raw`).
+    unsafe { boundary::free_box(engine) }
 }
 
 /// A snapshot of an engine's counters, filled by `lazy_bind_engine_counters`.

@@ -172,19 +172,9 @@ unsafe fn with_error<T: Copy>(
 /// lazy_bind and not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_error_free(error: *mut *mut lazy_bind_error) {
-    boundary::value((), || {
-        if error.is_null() {
-            return;
-        }
-        // SAFETY: the caller guarantees `error` is readable and writable.
-        let object = unsafe { error.replace(std::ptr::null_mut()) };
-        if !object.is_null() {
-            // SAFETY: `object` came from `Box::into_raw` in `report`, and the
-            // caller guarantees it is freed only once (the slot now holds
-            // NULL).
-            drop(unsafe { Box::from_raw(object) });
-        }
-    })
+    // SAFETY: the caller guarantees `error` is NULL or writable and
+    // holds NULL or a live object of ours (all made by `Box::into_raw`).
+    unsafe { boundary::free_box(error) }
 }
 
 /// The error's status: which kind of failure it is (never `LAZY_BIND_OK`,
@@ -484,17 +474,7 @@ pub unsafe extern "C" fn lazy_bind_error_list_get(
 /// and not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_error_list_free(list: *mut *mut lazy_bind_error_list) {
-    boundary::value((), || {
-        if list.is_null() {
-            return;
-        }
-        // SAFETY: the caller guarantees `list` is readable and writable.
-        let object = unsafe { list.replace(std::ptr::null_mut()) };
-        if !object.is_null() {
-            // SAFETY: `object` came from `Box::into_raw` in
-            // `lazy_bind_resolve_all_pending`, and is freed only once (the
-            // slot now holds NULL).
-            drop(unsafe { Box::from_raw(object) });
-        }
-    })
+    // SAFETY: the caller guarantees `list` is NULL or writable and
+    // holds NULL or a live object of ours (all made by `Box::into_raw`).
+    unsafe { boundary::free_box(list) }
 }

@@ -378,19 +378,9 @@ pub unsafe extern "C" fn lazy_bind_importer_new(
 /// `lazy_bind_importer_new` not freed yet. No other thread may be using it.
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_importer_free(importer: *mut *mut lazy_bind_importer) {
-    boundary::value((), || {
-        if importer.is_null() {
-            return;
-        }
-        // SAFETY: the caller guarantees `importer` is readable and writable.
-        let object = unsafe { importer.replace(std::ptr::null_mut()) };
-        if !object.is_null() {
-            // SAFETY: `object` came from `Box::into_raw` in
-            // `lazy_bind_importer_new`; the caller guarantees nobody else
-            // uses it and that it is freed once (the slot now holds NULL).
-            drop(unsafe { Box::from_raw(object) });
-        }
-    })
+    // SAFETY: the caller guarantees `importer` is NULL or writable and
+    // holds NULL or a live object of ours (all made by `Box::into_raw`).
+    unsafe { boundary::free_box(importer) }
 }
 
 /// The status for a bad import statement, with its message written to the

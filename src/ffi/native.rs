@@ -66,19 +66,9 @@ pub unsafe extern "C" fn lazy_bind_native_new(
 /// binder.
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_native_free(native: *mut *mut lazy_bind_native) {
-    boundary::value((), || {
-        if native.is_null() {
-            return;
-        }
-        // SAFETY: the caller guarantees `native` is readable and writable.
-        let object = unsafe { native.replace(std::ptr::null_mut()) };
-        if !object.is_null() {
-            // SAFETY: `object` came from `Box::into_raw` in
-            // `lazy_bind_native_new`; the caller guarantees nobody else uses
-            // it and that it is freed once (the slot now holds NULL).
-            drop(unsafe { Box::from_raw(object) });
-        }
-    })
+    // SAFETY: the caller guarantees `native` is NULL or writable and
+    // holds NULL or a live object of ours (all made by `Box::into_raw`).
+    unsafe { boundary::free_box(native) }
 }
 
 /// The access site from C arguments (`file` NULL means unknown).

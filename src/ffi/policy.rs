@@ -335,19 +335,9 @@ pub unsafe extern "C" fn lazy_bind_policy_from_env(
 /// freed yet. No other thread may be using the policy.
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_free(policy: *mut *mut lazy_bind_policy) {
-    boundary::value((), || {
-        if policy.is_null() {
-            return;
-        }
-        // SAFETY: the caller guarantees `policy` is readable and writable.
-        let object = unsafe { policy.replace(std::ptr::null_mut()) };
-        if !object.is_null() {
-            // SAFETY: `object` came from `Box::into_raw` in `new_policy`; the
-            // caller guarantees nobody else uses it and that it is freed once
-            // (the slot now holds NULL).
-            drop(unsafe { Box::from_raw(object) });
-        }
-    })
+    // SAFETY: the caller guarantees `policy` is NULL or writable and
+    // holds NULL or a live object of ours (all made by `Box::into_raw`).
+    unsafe { boundary::free_box(policy) }
 }
 
 /// Changes the mode (a `lazy_bind_mode`), keeping the rules and the filter.

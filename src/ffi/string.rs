@@ -39,18 +39,10 @@ pub(crate) unsafe fn write_optional_owned(string_out: *mut *mut c_char, text: &s
 /// Any thread may free a string, whichever thread received it.
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_string_free(string: *mut *mut c_char) {
-    boundary::value((), || {
-        if string.is_null() {
-            return;
-        }
-        // SAFETY: the caller guarantees `string` is readable and writable.
-        let object = unsafe { string.replace(std::ptr::null_mut()) };
-        if !object.is_null() {
-            // SAFETY: `object` came from `CString::into_raw` in `owned`, and
-            // is freed only once (the slot now holds NULL).
-            drop(unsafe { CString::from_raw(object) });
-        }
-    })
+    // SAFETY: the caller guarantees `string` is NULL or writable and holds
+    // NULL or a string from `owned` (`CString::into_raw`) not freed yet; it is
+    // freed once (the variable now holds NULL).
+    unsafe { boundary::free_through(string, |object| drop(CString::from_raw(object))) }
 }
 
 #[cfg(test)]

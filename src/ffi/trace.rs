@@ -64,19 +64,9 @@ pub unsafe extern "C" fn lazy_bind_recorder_new(
 /// pointer.
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_recorder_free(recorder: *mut *mut lazy_bind_recorder) {
-    boundary::value((), || {
-        if recorder.is_null() {
-            return;
-        }
-        // SAFETY: the caller guarantees `recorder` is readable and writable.
-        let object = unsafe { recorder.replace(std::ptr::null_mut()) };
-        if !object.is_null() {
-            // SAFETY: `object` came from `Box::into_raw` in
-            // `lazy_bind_recorder_new`; the caller guarantees nobody else
-            // uses it and that it is freed once (the slot now holds NULL).
-            drop(unsafe { Box::from_raw(object) });
-        }
-    })
+    // SAFETY: the caller guarantees `recorder` is NULL or writable and
+    // holds NULL or a live object of ours (all made by `Box::into_raw`).
+    unsafe { boundary::free_box(recorder) }
 }
 
 /// Attaches `recorder` to `engine` (the engine takes its own reference),

@@ -1,0 +1,271 @@
+"""The import hook: replaces ``builtins.__import__`` and binds placeholders.
+
+The approach is Mercurial's demandimport. An eligible ``import a.b.c`` at
+module level returns a :class:`LazyModule` placeholder for ``a`` instead of
+importing; the import statement stores it under the usual name. The
+placeholder is backed by engine entries (one per module it must import,
+shared by every importer in the process, so the import runs exactly once).
+The first attribute access resolves the entries through the C extension
+(``lazy_bind_resolve``: one thread imports, the others wait with the GIL
+released), then rebinds the importer's global names that still hold the
+placeholder, and turns the placeholder itself into a plain module that
+shares the real module's namespace, so references copied before resolution
+behave like the module (they differ only in identity).
+
+Never lazy: imports outside module scope (functions, class bodies), inside
+try/except/finally, with or loops, ``from`` imports (the statement needs the
+attribute now; imports inside the imported module stay lazy), star imports,
+``__future__``, and ``__import__``/``importlib.import_module`` calls made by
+user code (only the IMPORT_NAME instruction is deferred).
+"""
+
+import builtins
+import dis
+import sys
+import threading
+from types import ModuleType
+
+from . import _native
+
+_native.configure(
+    dis.opmap["IMPORT_NAME"],
+    dis.EXTENDED_ARG,
+    dis.opmap["JUMP_BACKWARD"],
+    dis.opmap["JUMP_BACKWARD_NO_INTERRUPT"],
+)
+
+_STATEMENT = 1
+_HANDLER = 2
+_LOOP = 4
+_IMPORT_FROM = dis.opmap["IMPORT_FROM"]
+
+#: Where a placeholder keeps its state, inside its own (private) namespace
+#: until it adopts the real module's.
+_STATE = "__lazy_bind_state__"
+
+_original_import = builtins.__import__
+_namespace_of = ModuleType.__dict__["__dict__"].__get__
+_module_getattribute = ModuleType.__getattribute__
+_module_setattr = ModuleType.__setattr__
+_module_delattr = ModuleType.__delattr__
+
+#: One engine entry per module name being deferred (shared by importers).
+_entries = {}
+_local = threading.local()
+
+
+class Deferred:
+    """The state of one placeholder."""
+
+    __slots__ = ("name", "entries", "globals", "file", "line")
+
+    def __init__(self, name, entries, namespace, file, line):
+        self.name = name  # the module the placeholder stands for
+        self.entries = entries  # entries to resolve first (modules to import)
+        self.globals = namespace  # the importer's globals, for rebinding
+        self.file = file
+        self.line = line
+
+
+def _make_resolver(name):
+    def resolve():
+        _original_import(name, None, None, None, 0)
+        return sys.modules[name]
+
+    return resolve
+
+
+def _entry_for(name, file, line):
+    entry = _entries.get(name)
+    if entry is None or entry.is_resolved():
+        entry = _native.Entry(name, file, line, _make_resolver(name))
+        _entries[name] = entry
+    return entry
+
+
+def _pending_entry(name):
+    """The entry deferring `name` if one exists and is not resolved."""
+    entry = _entries.get(name)
+    if entry is not None and not entry.is_resolved():
+        return entry
+    return None
+
+
+class LazyModule(ModuleType):
+    """A module placeholder: resolves on first attribute access.
+
+    ``isinstance(placeholder, types.ModuleType)`` holds. After resolution
+    the object is a plain module sharing the real module's namespace.
+    """
+
+    __slots__ = ()
+
+    def __getattribute__(self, attr):
+        state = _namespace_of(self).get(_STATE)
+        if state is None:  # resolved by another thread meanwhile
+            return _module_getattribute(self, attr)
+        frame = sys._getframe(1)
+        if frame.f_code.co_code[frame.f_lasti] == _IMPORT_FROM:
+            # `import a.b as c`: IMPORT_FROM takes `b` from the placeholder
+            # for `a`; hand out a placeholder for `a.b` without importing.
+            return _child(state, attr)
+        try:
+            real = _resolve(self, state, frame)
+        except _native.LazyImportCycleError as cycle:
+            # The module is importing itself further up this thread's stack
+            # (a circular import). Python hands out the partially
+            # initialised module there; so do we, and report the cycle only
+            # if that module lacks the attribute.
+            partial = sys.modules.get(state.name)
+            if partial is None:
+                raise
+            try:
+                return getattr(partial, attr)
+            except AttributeError:
+                raise cycle from None
+        return getattr(real, attr)
+
+    def __setattr__(self, attr, value):
+        state = _namespace_of(self).get(_STATE)
+        if state is None:
+            _module_setattr(self, attr, value)
+        else:
+            setattr(_resolve(self, state, sys._getframe(1)), attr, value)
+
+    def __delattr__(self, attr):
+        state = _namespace_of(self).get(_STATE)
+        if state is None:
+            _module_delattr(self, attr)
+        else:
+            delattr(_resolve(self, state, sys._getframe(1)), attr)
+
+    def __repr__(self):
+        state = _namespace_of(self).get(_STATE)
+        if state is None:
+            return ModuleType.__repr__(self)
+        return f"<lazy module {state.name!r} (not imported yet)>"
+
+
+def _placeholder(state):
+    placeholder = LazyModule(state.name)
+    _namespace_of(placeholder)[_STATE] = state
+    return placeholder
+
+
+def _child(state, attr):
+    name = f"{state.name}.{attr}"
+    return _placeholder(Deferred(name, state.entries, state.globals, state.file, state.line))
+
+
+def _resolve(placeholder, state, frame):
+    """Imports what the placeholder stands for and rebinds; returns the module."""
+    for entry in state.entries:
+        entry.resolve(frame.f_code.co_filename, frame.f_lineno or 0)
+    real = sys.modules.get(state.name)
+    if real is None:
+        real = _walk(state.name)
+    _rebind(state.globals, placeholder, real)
+    if _namespace_of(placeholder).get(_STATE) is state:
+        _native.adopt_namespace(placeholder, real)
+        placeholder.__class__ = ModuleType
+    return real
+
+
+def _walk(name):
+    """`a.b.c` as attributes from `a` (a package may replace its entries)."""
+    head, *rest = name.split(".")
+    value = sys.modules[head]
+    for part in rest:
+        value = getattr(value, part)
+    return value
+
+
+def _rebind(namespace, placeholder, real):
+    """Replaces the placeholder in the importer's globals, only where it is
+    still bound (a rebinding by user code is never overwritten)."""
+    for key, value in list(namespace.items()):
+        if value is placeholder:
+            # Compare-and-replace: another thread may have rebound it since.
+            if namespace.get(key) is placeholder:
+                namespace[key] = real
+
+
+def _eager_depth():
+    return getattr(_local, "eager", 0)
+
+
+class eager:
+    """``with lazy_bind.eager():`` imports eagerly on this thread inside."""
+
+    def __enter__(self):
+        _local.eager = _eager_depth() + 1
+        return self
+
+    def __exit__(self, *exc):
+        _local.eager = _eager_depth() - 1
+        return False
+
+
+def lazy_import(name, globals=None, locals=None, fromlist=(), level=0):
+    """The replacement for ``builtins.__import__``."""
+    if fromlist or level or globals is None or name == "__future__" or _eager_depth():
+        return _original_import(name, globals, locals, fromlist, level)
+    frame = sys._getframe(1)
+    if (
+        frame.f_globals is not globals
+        or frame.f_locals is not globals
+        or frame.f_code.co_name != "<module>"
+    ):
+        return _original_import(name, globals, locals, fromlist, level)
+    context = _native.import_context(frame)
+    if context != _STATEMENT:
+        return _original_import(name, globals, locals, fromlist, level)
+    importer = globals.get("__name__")
+    if _policy.eager(importer, name):
+        return _original_import(name, globals, locals, fromlist, level)
+    top = name.partition(".")[0]
+    if name in sys.modules and _pending_entry(name) is None:
+        return _original_import(name, globals, locals, fromlist, level)
+    file, line = frame.f_code.co_filename, frame.f_lineno or 0
+    entry = _entry_for(name, file, line)
+    bound = globals.get(top)
+    if type(bound) is LazyModule:
+        state = _namespace_of(bound).get(_STATE)
+        if state is not None and state.name == top and state.globals is globals:
+            # `import a.b` then `import a.c`: one placeholder for `a` that
+            # imports both.
+            if entry not in state.entries:
+                state.entries.append(entry)
+            return bound
+    return _placeholder(Deferred(top, [entry], globals, file, line))
+
+
+class _AllPolicy:
+    """Mode `all` with the default opt-out list (see _defaults.py)."""
+
+    def __init__(self, opt_out):
+        self.opt_out = frozenset(opt_out)
+
+    def eager(self, importer, target):
+        parts = target.split(".")
+        return any(".".join(parts[: i + 1]) in self.opt_out for i in range(len(parts)))
+
+
+_policy = _AllPolicy(())
+
+
+def install(policy):
+    """Makes `policy` current and puts the hook in place."""
+    global _policy
+    _policy = policy
+    builtins.__import__ = lazy_import
+
+
+def uninstall():
+    """Puts the original ``__import__`` back."""
+    builtins.__import__ = _original_import
+
+
+def installed():
+    """Whether the hook is in place."""
+    return builtins.__import__ is lazy_import

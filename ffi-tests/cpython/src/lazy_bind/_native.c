@@ -93,7 +93,14 @@ static PyObject *raise_engine_error(lazy_bind_result status, lazy_bind_error *er
       /* The original exception, raised again at the point of use, with a
        * note naming the declaration and access sites. Several waiters of one
        * attempt share the object: add the note once. */
-      PyObject *note = PyUnicode_FromString(message);
+      const char *name = lazy_bind_error_declaration_name(error);
+      const char *declared = lazy_bind_error_declaration_file(error);
+      const char *accessed = lazy_bind_error_access_file(error);
+      PyObject *note = PyUnicode_FromFormat(
+          "lazy import of '%s' declared at %s:%u failed while resolving at %s:%u",
+          name ? name : "?", declared ? declared : "<unknown>",
+          (unsigned int)lazy_bind_error_declaration_line(error),
+          accessed ? accessed : "<unknown>", (unsigned int)lazy_bind_error_access_line(error));
       if (note == NULL) {
         return NULL;
       }
@@ -391,6 +398,46 @@ static int inside_loop(PyObject *code_bytes, long unit) {
   return 0;
 }
 
+/* The full argument of each instruction (EXTENDED_ARG folded in): the
+ * argument of instruction `unit`, or -1 if it is out of range. */
+static long argument_at(const unsigned char *code, long units, long unit) {
+  long arg = 0;
+  for (long i = 0; i < units; i++) {
+    arg = (arg << 8) | code[2 * i + 1];
+    if (code[2 * i] == op_extended_arg) {
+      continue;
+    }
+    if (i == unit) {
+      return arg;
+    }
+    arg = 0;
+  }
+  return -1;
+}
+
+/* Whether the same import (an IMPORT_NAME with the same name) also appears
+ * covered by a handler: CPython compiles a `finally` body twice, once for
+ * the normal exit (not covered by the exception table) and once for the
+ * exceptional one (covered). Either copy counts as inside `finally`. */
+static int copy_covered_by_handler(PyObject *code_bytes, PyObject *table, long unit) {
+  const unsigned char *code = (const unsigned char *)PyBytes_AS_STRING(code_bytes);
+  long units = (long)(PyBytes_GET_SIZE(code_bytes) / 2);
+  long wanted = argument_at(code, units, unit);
+  long arg = 0;
+  for (long i = 0; i < units; i++) {
+    arg = (arg << 8) | code[2 * i + 1];
+    if (code[2 * i] == op_extended_arg) {
+      continue;
+    }
+    if (i != unit && code[2 * i] == op_import_name && arg == wanted &&
+        covered_by_handler(table, i)) {
+      return 1;
+    }
+    arg = 0;
+  }
+  return 0;
+}
+
 static PyObject *import_context(PyObject *module, PyObject *frame) {
   (void)module;
   if (!PyFrame_Check(frame)) {
@@ -420,7 +467,8 @@ static PyObject *import_context(PyObject *module, PyObject *frame) {
     if ((unsigned char)PyBytes_AS_STRING(code_bytes)[lasti] == op_import_name) {
       flags |= CONTEXT_STATEMENT;
     }
-    if (covered_by_handler(table, unit)) {
+    if (covered_by_handler(table, unit) ||
+        ((flags & CONTEXT_STATEMENT) && copy_covered_by_handler(code_bytes, table, unit))) {
       flags |= CONTEXT_HANDLER;
     }
     if (inside_loop(code_bytes, unit)) {

@@ -85,6 +85,44 @@ static inline void *lazy_bind_get_fast(const lazy_bind_slot *slot, uint64_t stam
 #define LAZY_BIND_STICKY_FAILURES 1
 
 /**
+ * Context flag: the import is not at module level (inside a function or
+ * class body). Never lazy.
+ */
+#define LAZY_BIND_CONTEXT_NOT_MODULE_LEVEL 1
+
+/**
+ * Context flag: the import is inside `try`, `except` or `finally`. Never
+ * lazy.
+ */
+#define LAZY_BIND_CONTEXT_IN_TRY 2
+
+/**
+ * Context flag: the import is inside a `with` block. Never lazy.
+ */
+#define LAZY_BIND_CONTEXT_IN_WITH 4
+
+/**
+ * Context flag: the import is inside a loop. Never lazy.
+ */
+#define LAZY_BIND_CONTEXT_IN_LOOP 8
+
+/**
+ * Context flag: a star import (`from m import *`). Never lazy.
+ */
+#define LAZY_BIND_CONTEXT_STAR 16
+
+/**
+ * Context flag: a `__future__` import. Never lazy.
+ */
+#define LAZY_BIND_CONTEXT_FUTURE 32
+
+/**
+ * Context flag: the import is explicitly marked lazy (PEP 810's
+ * `lazy import`).
+ */
+#define LAZY_BIND_CONTEXT_MARKED_LAZY 64
+
+/**
  * Major version of the header (and of the crate it came from).
  */
 #define LAZY_BIND_VERSION_MAJOR 0
@@ -165,6 +203,16 @@ enum lazy_bind_result
    * The attempt this access waited for ended in a panic on another thread.
    */
   LAZY_BIND_RESOLVER_PANICKED = 11,
+  /**
+   * Policy text is malformed (an unknown keyword, mode or rule, a bad
+   * module name, ...); the accompanying message names the line and
+   * column.
+   */
+  LAZY_BIND_POLICY_SYNTAX = 12,
+  /**
+   * A file could not be read or written (a policy `@path`, a trace file).
+   */
+  LAZY_BIND_IO = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -208,6 +256,38 @@ typedef uint32_t lazy_bind_state;
 #endif // __cplusplus
 
 /**
+ * How much laziness a policy allows before any rule is consulted. Passed
+ * and returned as a `uint32_t`.
+ */
+enum lazy_bind_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Every import is eager; rules and the filter are not consulted.
+   */
+  LAZY_BIND_MODE_NONE = 0,
+  /**
+   * Only imports marked lazy (`LAZY_BIND_CONTEXT_MARKED_LAZY`) or opted in
+   * by a rule are deferred. The default.
+   */
+  LAZY_BIND_MODE_NORMAL = 1,
+  /**
+   * Every eligible import is deferred unless a rule or the filter says
+   * otherwise.
+   */
+  LAZY_BIND_MODE_ALL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum lazy_bind_mode lazy_bind_mode;
+#else
+typedef uint32_t lazy_bind_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A deferred-object table for one runtime: create with
  * `lazy_bind_engine_new`, free with `lazy_bind_engine_free`.
  *
@@ -239,6 +319,34 @@ typedef struct lazy_bind_error lazy_bind_error;
  * As for `lazy_bind_error`.
  */
 typedef struct lazy_bind_error_list lazy_bind_error_list;
+
+/**
+ * The import policy in force for one runtime: create with
+ * `lazy_bind_policy_parse` or `lazy_bind_policy_from_env`, free with
+ * `lazy_bind_policy_free`.
+ *
+ * # Thread-safety
+ * Every function taking a `const lazy_bind_policy *` may be called from any
+ * number of threads at once. Decisions take no lock; a change (mode,
+ * filter) is published at once, and a decision running meanwhile uses
+ * either the old or the new policy, never a mix.
+ */
+typedef struct lazy_bind_policy lazy_bind_policy;
+
+/**
+ * A bounded, thread-safe buffer of trace events: create with
+ * `lazy_bind_recorder_new`, attach to engines with
+ * `lazy_bind_engine_set_recorder`, free with `lazy_bind_recorder_free`.
+ *
+ * It is shared: an engine it is attached to keeps its own reference, so
+ * freeing the caller's recorder does not stop the engine's recording.
+ *
+ * # Thread-safety
+ * Every function taking a `const lazy_bind_recorder *` may be called from
+ * any number of threads at once, also while engines record into it. After
+ * `fork()`, create a fresh recorder in the child.
+ */
+typedef struct lazy_bind_recorder lazy_bind_recorder;
 
 /**
  * A hook that takes the runtime's userdata and one value.
@@ -399,6 +507,26 @@ typedef uint32_t (*lazy_bind_resolve_fn)(void *entry_userdata,
  * Frees a resolver's userdata once the resolver is no longer needed.
  */
 typedef void (*lazy_bind_drop_fn)(void *entry_userdata);
+
+/**
+ * The runtime's filter: return false to make the import eager, true to
+ * leave the decision to the mode. It can veto laziness, never create it.
+ *
+ * Called only for an import that would otherwise be deferred and that no
+ * rule decided; never in mode none. The strings and the `fromlist` array
+ * (`fromlist_len` names; NULL when empty) are borrowed for the call only.
+ *
+ * # Thread-safety
+ * Called on whichever thread calls `lazy_bind_policy_decide` or
+ * `lazy_bind_policy_explain`: from many threads at once, and re-entrantly
+ * (an import triggered inside the filter is decided with the same filter).
+ * It must not unwind (no C++ exception or `longjmp` may leave it).
+ */
+typedef bool (*lazy_bind_filter_fn)(void *userdata,
+                                    const char *importer,
+                                    const char *target,
+                                    const char *const *fromlist,
+                                    size_t fromlist_len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -867,6 +995,229 @@ const struct lazy_bind_error *lazy_bind_error_list_get(const struct lazy_bind_er
 void lazy_bind_error_list_free(struct lazy_bind_error_list **list);
 
 /**
+ * Parses policy text (the format of `docs/policy-format.md`: `mode all`,
+ * `eager-target torch.*`, ...; `;` may separate statements) and writes an
+ * owned policy to `*policy_out`; free it with `lazy_bind_policy_free`.
+ *
+ * On `LAZY_BIND_POLICY_SYNTAX`, if `error_message_out` is not NULL, writes
+ * an owned message naming the line, the column and the offending text
+ * (free with `lazy_bind_string_free`).
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `text` or `policy_out`;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_POLICY_SYNTAX` for malformed text
+ * (an unknown keyword, mode or rule, a bad module name, a second `mode`).
+ *
+ * # Safety
+ * `text` must be NULL or NUL-terminated; the out-parameters NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_policy_parse(const char *text,
+                                        struct lazy_bind_policy **policy_out,
+                                        char **error_message_out);
+
+/**
+ * Loads the policy from the `LAZY_BIND_POLICY` environment variable:
+ * policy text, or `@path` for a policy file. Unset (or only whitespace)
+ * gives the default policy (mode normal, no rules) and writes false to
+ * `*was_set_out` (if not NULL); otherwise true.
+ *
+ * On failure, if `error_message_out` is not NULL, writes an owned message
+ * (free with `lazy_bind_string_free`) naming the variable or the file, and
+ * for malformed text the line and column.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy_out`;
+ * `LAZY_BIND_POLICY_SYNTAX` for malformed text (in the variable or the
+ * file); `LAZY_BIND_IO` for an `@path` that cannot be read;
+ * `LAZY_BIND_INVALID_UTF8` for a variable that is not valid Unicode.
+ *
+ * # Safety
+ * The out-parameters must be NULL or writable.
+ *
+ * # Thread-safety
+ * Reads the process environment: do not call it while another thread
+ * changes the environment (`setenv`).
+ */
+lazy_bind_result lazy_bind_policy_from_env(struct lazy_bind_policy **policy_out,
+                                           bool *was_set_out,
+                                           char **error_message_out);
+
+/**
+ * Frees a policy and sets `*policy` to NULL (with its filter: the filter's
+ * userdata is not touched, and the filter is not called after this).
+ *
+ * Does nothing if `policy` or `*policy` is NULL, so freeing twice through
+ * the same variable is harmless.
+ *
+ * # Safety
+ * `policy` must be NULL or point to NULL or to a policy from lazy_bind not
+ * freed yet. No other thread may be using the policy.
+ */
+void lazy_bind_policy_free(struct lazy_bind_policy **policy);
+
+/**
+ * Changes the mode (a `lazy_bind_mode`), keeping the rules and the filter.
+ * Imports decided after this returns see the new mode.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`;
+ * `LAZY_BIND_INVALID_ARGUMENT` for a number that is not a
+ * `lazy_bind_mode`.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy.
+ */
+lazy_bind_result lazy_bind_policy_set_mode(const struct lazy_bind_policy *policy,
+                                           uint32_t mode);
+
+/**
+ * Writes the mode in force (a `lazy_bind_mode`) to `*mode_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; `mode_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_policy_mode(const struct lazy_bind_policy *policy,
+                                       uint32_t *mode_out);
+
+/**
+ * Decides whether the import of `target` run by `importer` is deferred
+ * (true) or done now (false), and writes the answer to `*defer_out`.
+ *
+ * `importer` and `target` are absolute dotted module names; `fromlist`
+ * holds the `fromlist_len` names of `from target import ...` (NULL when
+ * `fromlist_len` is 0) and only the filter sees it; `context_flags` is a
+ * bit set of `LAZY_BIND_CONTEXT_*` flags (0 for a plain module-level
+ * import not marked lazy). The precedence order is documented in the Rust
+ * crate's `lazy_bind::policy` module.
+ *
+ * This is meant for every import statement: it takes no lock, and
+ * allocates only to hand the names to the filter, when it calls it.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`, `importer`, `target`,
+ * `defer_out`, fromlist name, or a NULL `fromlist` with a nonzero length;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_INVALID_ARGUMENT` for unknown
+ * context flag bits.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; the strings NULL or
+ * NUL-terminated; `fromlist` NULL or readable for `fromlist_len` pointers;
+ * `defer_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_policy_decide(const struct lazy_bind_policy *policy,
+                                         const char *importer,
+                                         const char *target,
+                                         const char *const *fromlist,
+                                         size_t fromlist_len,
+                                         uint32_t context_flags,
+                                         bool *defer_out);
+
+/**
+ * Decides like `lazy_bind_policy_decide` (the same answer for the same
+ * state) and also says which rule or context decided: writes the decision
+ * to `*defer_out` and an owned sentence such as
+ * `eager: target opt-out rule 'eager-target torch.*'` to
+ * `*explanation_out` (free with `lazy_bind_string_free`).
+ *
+ * # Errors
+ * As for `lazy_bind_policy_decide`, and `LAZY_BIND_NULL_ARGUMENT` for a
+ * NULL `explanation_out`.
+ *
+ * # Safety
+ * As for `lazy_bind_policy_decide`; `explanation_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_policy_explain(const struct lazy_bind_policy *policy,
+                                          const char *importer,
+                                          const char *target,
+                                          const char *const *fromlist,
+                                          size_t fromlist_len,
+                                          uint32_t context_flags,
+                                          bool *defer_out,
+                                          char **explanation_out);
+
+/**
+ * Installs the runtime's filter callback with its `userdata`, replacing
+ * any previous one; a NULL `filter` removes it (`userdata` is then
+ * ignored). See `lazy_bind_filter_fn` for when it is called.
+ *
+ * `userdata` is borrowed: it must stay valid while the filter may still be
+ * called, that is until the policy is freed, or until a later
+ * `lazy_bind_policy_set_filter` has returned and every decide or explain
+ * call that started before it has returned too.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; `filter` must be callable from
+ * any thread, concurrently, with `userdata`.
+ *
+ * # Thread-safety
+ * The filter is called from many threads at once (every thread that
+ * decides an import).
+ */
+lazy_bind_result lazy_bind_policy_set_filter(const struct lazy_bind_policy *policy,
+                                             lazy_bind_filter_fn filter,
+                                             void *userdata);
+
+/**
+ * Opens an eager scope on the calling thread (`with eager_imports():`):
+ * until the matching `lazy_bind_eager_scope_leave`, every import this
+ * thread decides, with any policy, is eager. Scopes nest.
+ *
+ * # Errors
+ * `LAZY_BIND_PANIC` only if the nesting depth would overflow.
+ *
+ * # Thread-safety
+ * Affects only the calling thread; leave on the same thread.
+ */
+lazy_bind_result lazy_bind_eager_scope_enter(void);
+
+/**
+ * Closes the innermost eager scope of the calling thread.
+ *
+ * # Errors
+ * `LAZY_BIND_INVALID_ARGUMENT` when the thread is not inside an eager
+ * scope (nothing changes).
+ *
+ * # Thread-safety
+ * Affects only the calling thread.
+ */
+lazy_bind_result lazy_bind_eager_scope_leave(void);
+
+/**
+ * The phase switch: sets the policy's mode to none, so no new import is
+ * deferred, then resolves every entry of `engine` still pending, reporting
+ * every failure instead of stopping at the first.
+ *
+ * Writes the number of failures to `*failures_out` and an owned list of
+ * them to `*failures_list_out` (free with `lazy_bind_error_list_free`; an
+ * empty list when nothing failed), each only if not NULL. Laziness stays
+ * off; `lazy_bind_policy_set_mode` turns it back on.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy` or `engine`. Failed entries
+ * are not an error of this call: they are counted and listed.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; `engine` NULL or a live engine;
+ * the out-parameters NULL or writable.
+ *
+ * # Thread-safety
+ * An import decided on another thread just before the mode changed may
+ * still be deferred while the engine drains; switch where no imports run,
+ * or call again until nothing is pending.
+ */
+lazy_bind_result lazy_bind_policy_disable(const struct lazy_bind_policy *policy,
+                                          const struct lazy_bind_engine *engine,
+                                          size_t *failures_out,
+                                          struct lazy_bind_error_list **failures_list_out);
+
+/**
  * A static, NUL-terminated English message for a status.
  *
  * Takes the status as a plain number so that any value, even one this
@@ -877,6 +1228,166 @@ void lazy_bind_error_list_free(struct lazy_bind_error_list **list);
  * Safe to call from any thread; the string lives for the whole process.
  */
 const char *lazy_bind_result_message(uint32_t result);
+
+/**
+ * Frees a string that lazy_bind returned as owned (a policy error message,
+ * an explanation, a report) and sets `*string` to NULL.
+ *
+ * Does nothing if `string` or `*string` is NULL, so freeing twice through
+ * the same variable is harmless. Only strings documented as "owned, free
+ * with `lazy_bind_string_free`" may be passed: never strings borrowed from
+ * an error object, nor memory from `malloc`.
+ *
+ * # Safety
+ * `string` must be NULL or point to NULL or to an owned string returned by
+ * lazy_bind and not freed yet.
+ *
+ * # Thread-safety
+ * Any thread may free a string, whichever thread received it.
+ */
+void lazy_bind_string_free(char **string);
+
+/**
+ * Creates a recorder that keeps at most `capacity` events (further events
+ * are counted by `lazy_bind_recorder_dropped`, not stored). Nothing is
+ * allocated up front. Writes the owned recorder to `*recorder_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `recorder_out`.
+ *
+ * # Safety
+ * `recorder_out` must be NULL or writable.
+ */
+lazy_bind_result lazy_bind_recorder_new(size_t capacity,
+                                        struct lazy_bind_recorder **recorder_out);
+
+/**
+ * Drops the caller's reference to a recorder and sets `*recorder` to NULL.
+ * Engines it is attached to keep their own references and go on recording
+ * into it until they are freed or detached.
+ *
+ * Does nothing if `recorder` or `*recorder` is NULL, so freeing twice
+ * through the same variable is harmless.
+ *
+ * # Safety
+ * `recorder` must be NULL or point to NULL or to a recorder from
+ * `lazy_bind_recorder_new` not freed yet. No other thread may be using this
+ * pointer.
+ */
+void lazy_bind_recorder_free(struct lazy_bind_recorder **recorder);
+
+/**
+ * Attaches `recorder` to `engine` (the engine takes its own reference),
+ * replacing any recorder it had; a NULL `recorder` detaches it, turning
+ * recording off. Resolutions already running finish recording into the
+ * recorder they started with.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine; `recorder` NULL or a live
+ * recorder.
+ */
+lazy_bind_result lazy_bind_engine_set_recorder(const struct lazy_bind_engine *engine,
+                                               const struct lazy_bind_recorder *recorder);
+
+/**
+ * Records that the import policy decided how `importer` imports `target`:
+ * deferred (`lazy`) or not (`eager`), and the rule that decided it
+ * (`reason`, for example the text of `lazy_bind_policy_explain`). The
+ * strings are copied.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL argument; `LAZY_BIND_INVALID_UTF8`.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; the strings NULL or
+ * NUL-terminated.
+ */
+lazy_bind_result lazy_bind_recorder_record_policy_decision(const struct lazy_bind_recorder *recorder,
+                                                           const char *importer,
+                                                           const char *target,
+                                                           bool deferred,
+                                                           const char *reason);
+
+/**
+ * Writes how many events were not stored because the recorder was full to
+ * `*dropped_out`. Stored plus dropped is exactly the number of events
+ * offered.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `dropped_out` NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_recorder_dropped(const struct lazy_bind_recorder *recorder,
+                                            uint64_t *dropped_out);
+
+/**
+ * Writes how many events the recorder holds now (at most its capacity) to
+ * `*count_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `count_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_recorder_event_count(const struct lazy_bind_recorder *recorder,
+                                                size_t *count_out);
+
+/**
+ * Writes a text report in the shape of CPython's `-X importtime` to
+ * `*report_out` (owned; free with `lazy_bind_string_free`): the header
+ * line `import time: self [us] | cumulative | imported package`, one line
+ * per finished resolution the recorder holds, then `lazy entries never
+ * resolved: N` and one indented line per such entry of `engine`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `engine` NULL or a live
+ * engine; `report_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_importtime_report(const struct lazy_bind_recorder *recorder,
+                                             const struct lazy_bind_engine *engine,
+                                             char **report_out);
+
+/**
+ * Writes the recorder's events as a Chrome trace-event JSON file (opened by
+ * Perfetto and `chrome://tracing`) at `path`, replacing it if it exists.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments; `LAZY_BIND_INVALID_UTF8`
+ * for a path that is not UTF-8; `LAZY_BIND_IO` if the file cannot be
+ * created or written.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `path` NULL or
+ * NUL-terminated.
+ */
+lazy_bind_result lazy_bind_write_chrome_trace(const struct lazy_bind_recorder *recorder,
+                                              const char *path);
+
+/**
+ * Writes the entries of `engine` that were never resolved (pending, or
+ * failed for good with sticky failures), in table order, to `*report_out`
+ * (owned; free with `lazy_bind_string_free`): one line per entry,
+ * `name (declared at file:line)`, each ending in a newline; an empty string
+ * when every entry was used. Works with or without a recorder.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine; `report_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_never_resolved_report(const struct lazy_bind_engine *engine,
+                                                 char **report_out);
 
 /**
  * The version of the library linked at run time, packed as

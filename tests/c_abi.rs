@@ -153,14 +153,23 @@ fn sanitized(exe: &Path) -> Command {
 /// Compiles one C test with the sanitizers, as C11 and as C++17, runs both
 /// and returns the C11 run's output (the C++ run must print the same).
 fn c_test(name: &str) -> String {
+    c_test_with_args(name, &[])
+}
+
+/// As [`c_test`], passing `args` to both programs.
+fn c_test_with_args(name: &str, args: &[&Path]) -> String {
     let dir = out_dir(name);
     let source = format!("c/{name}.c");
     let c_exe = dir.join(name);
     compile(Lang::C11, &[&source], SANITIZERS, &c_exe);
-    let c_output = run(sanitized(&c_exe));
+    let mut command = sanitized(&c_exe);
+    command.args(args);
+    let c_output = run(command);
     let cpp_exe = dir.join(format!("{name}_cpp"));
     compile(Lang::CAsCpp17, &[&source], SANITIZERS, &cpp_exe);
-    assert_eq!(run(sanitized(&cpp_exe)), c_output, "{name} as C++17");
+    let mut command = sanitized(&cpp_exe);
+    command.args(args);
+    assert_eq!(run(command), c_output, "{name} as C++17");
     c_output
 }
 
@@ -197,6 +206,36 @@ fn global_lock_runtime_waits_through_block_and_wake_hooks() {
 #[test]
 fn null_and_stale_misuse_returns_statuses() {
     assert!(c_test("misuse").contains("misuse: ok"));
+}
+
+#[test]
+fn policy_parses_decides_filters_and_switches_phase() {
+    assert!(c_test("policy").contains("policy: ok"));
+}
+
+/// The C program writes a Chrome trace into a directory it is given; the
+/// file must be JSON with the resolution and the policy decision in it.
+#[test]
+fn trace_recorder_reports_and_chrome_trace() {
+    let files = out_dir("trace_files");
+    assert!(c_test_with_args("trace", &[&files]).contains("trace: ok"));
+    let text = std::fs::read_to_string(files.join("trace.json")).expect("the trace was written");
+    let trace: serde_json::Value = serde_json::from_str(&text).expect("the trace is JSON");
+    assert_eq!(trace["otherData"]["dropped_events"], 0);
+    let events = trace["traceEvents"]
+        .as_array()
+        .expect("a traceEvents array");
+    let named = |name: &str, phase: &str| {
+        events
+            .iter()
+            .any(|event| event["name"] == name && event["ph"] == phase)
+    };
+    assert!(named("json", "X"), "the resolution of json: {text}");
+    assert!(named("defer csv", "i"), "the deferral of csv: {text}");
+    assert!(
+        named("policy numpy: lazy", "i"),
+        "the policy decision: {text}"
+    );
 }
 
 #[test]

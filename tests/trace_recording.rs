@@ -353,6 +353,7 @@ fn a_full_recorder_counts_what_it_drops() {
     let (recorder, total) = record_concurrently(capacity, per_thread);
     assert!(total > capacity);
     assert_eq!(recorder.events().len(), capacity);
+    assert_eq!(recorder.event_count(), capacity);
     assert_eq!(
         recorder.events().len() as u64 + recorder.dropped(),
         total as u64
@@ -360,7 +361,9 @@ fn a_full_recorder_counts_what_it_drops() {
     // Taking the events frees the room; the drop count stays.
     assert_eq!(recorder.take_events().len(), capacity);
     assert!(recorder.events().is_empty());
+    assert_eq!(recorder.event_count(), 0);
     recorder.record_policy_decision("a", "b", "lazy", "default");
     assert_eq!(recorder.events().len(), 1);
+    assert_eq!(recorder.event_count(), 1);
     assert_eq!(recorder.dropped(), (total - capacity) as u64);
 }

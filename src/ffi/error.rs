@@ -42,7 +42,7 @@ impl std::error::Error for ForeignError {}
 
 /// A C string made from Rust text; an interior NUL (possible only in
 /// messages) is written as `\0` so the text is never cut short.
-fn c_string(text: &str) -> CString {
+pub(crate) fn c_string(text: &str) -> CString {
     CString::new(text.replace('\0', "\\0")).expect("interior NULs were escaped")
 }
 

@@ -25,8 +25,11 @@ mod boundary;
 mod engine;
 mod entry;
 mod error;
+mod policy;
 mod result;
 mod runtime;
+mod string;
+mod trace;
 mod version;
 
 pub use result::lazy_bind_result;

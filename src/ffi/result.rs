@@ -42,6 +42,12 @@ pub enum lazy_bind_result {
     LAZY_BIND_LOST_IN_FORK = 10,
     /// The attempt this access waited for ended in a panic on another thread.
     LAZY_BIND_RESOLVER_PANICKED = 11,
+    /// Policy text is malformed (an unknown keyword, mode or rule, a bad
+    /// module name, ...); the accompanying message names the line and
+    /// column.
+    LAZY_BIND_POLICY_SYNTAX = 12,
+    /// A file could not be read or written (a policy `@path`, a trace file).
+    LAZY_BIND_IO = 13,
 }
 
 impl lazy_bind_result {
@@ -74,6 +80,8 @@ impl lazy_bind_result {
             LAZY_BIND_INVALID_UTF8 => "a string argument was not valid UTF-8\0",
             LAZY_BIND_LOST_IN_FORK => "the entry was lost in a fork\0",
             LAZY_BIND_RESOLVER_PANICKED => "the resolution waited for panicked\0",
+            LAZY_BIND_POLICY_SYNTAX => "the policy text is malformed\0",
+            LAZY_BIND_IO => "a file could not be read or written\0",
         }
     }
 
@@ -93,6 +101,8 @@ impl lazy_bind_result {
             LAZY_BIND_INVALID_UTF8,
             LAZY_BIND_LOST_IN_FORK,
             LAZY_BIND_RESOLVER_PANICKED,
+            LAZY_BIND_POLICY_SYNTAX,
+            LAZY_BIND_IO,
         ]
         .into_iter()
         .find(|status| *status as u32 == code)
@@ -137,6 +147,8 @@ mod tests {
             (LAZY_BIND_INVALID_UTF8, 9),
             (LAZY_BIND_LOST_IN_FORK, 10),
             (LAZY_BIND_RESOLVER_PANICKED, 11),
+            (LAZY_BIND_POLICY_SYNTAX, 12),
+            (LAZY_BIND_IO, 13),
         ];
         for (status, number) in pinned {
             assert_eq!(status as u32, number, "{status:?} was renumbered");
@@ -148,7 +160,7 @@ mod tests {
     #[test]
     fn every_status_has_a_distinct_terminated_message() {
         let mut seen = std::collections::HashSet::new();
-        for code in 0..=12 {
+        for code in 0..=14 {
             // SAFETY: the function returns a static NUL-terminated string.
             let message = unsafe { std::ffi::CStr::from_ptr(lazy_bind_result_message(code)) };
             assert!(

@@ -84,5 +84,7 @@ pub use mode::{Mode, ParseModeError};
 pub use parse::{PolicyError, PolicyErrorKind};
 pub use pattern::{NameError, NameReason, Pattern};
 pub use rules::{ParseRuleKindError, RuleKind};
-pub use scope::{eager_scope, in_eager_scope, EagerScope};
+pub use scope::{
+    eager_scope, enter_eager_scope, in_eager_scope, leave_eager_scope, EagerScope, NotInEagerScope,
+};
 pub use source::{LoadError, ENV_VAR};

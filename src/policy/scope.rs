@@ -37,6 +37,48 @@ pub fn eager_scope() -> EagerScope {
     }
 }
 
+/// Opens an eager scope on the calling thread without a guard, for callers
+/// that cannot hold one across calls (a C runtime's `__enter__` and
+/// `__exit__`); close it with [`leave_eager_scope`].
+///
+/// Scopes opened this way and by [`eager_scope`] share one per-thread
+/// depth, so they nest with each other. Every call must be balanced by one
+/// [`leave_eager_scope`] on the same thread.
+///
+/// # Panics
+/// Panics if more than `usize::MAX` scopes are nested on one thread.
+pub fn enter_eager_scope() {
+    DEPTH.with(|d| {
+        d.set(
+            d.get()
+                .checked_add(1)
+                .expect("eager scope nesting overflow"),
+        )
+    });
+}
+
+/// Closes the innermost eager scope opened by [`enter_eager_scope`] on the
+/// calling thread.
+///
+/// # Errors
+/// [`NotInEagerScope`] if the thread is not inside any eager scope; the
+/// depth is left at zero, never wrapped.
+pub fn leave_eager_scope() -> Result<(), NotInEagerScope> {
+    DEPTH.with(|d| match d.get().checked_sub(1) {
+        Some(depth) => {
+            d.set(depth);
+            Ok(())
+        }
+        None => Err(NotInEagerScope),
+    })
+}
+
+/// [`leave_eager_scope`] was called on a thread that is not inside an eager
+/// scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not inside an eager scope on this thread")]
+pub struct NotInEagerScope;
+
 /// Whether the calling thread is inside at least one eager scope.
 #[inline]
 pub fn in_eager_scope() -> bool {
@@ -46,8 +88,10 @@ pub fn in_eager_scope() -> bool {
 impl Drop for EagerScope {
     fn drop(&mut self) {
         // The guard is !Send, so it is dropped on the thread that created it
-        // and the counter is at least 1 here.
-        DEPTH.with(|d| d.set(d.get() - 1));
+        // and the counter is at least 1 here, unless an unbalanced
+        // `leave_eager_scope` already closed this scope: saturate rather than
+        // wrap (or panic in a destructor).
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
     }
 }
 
@@ -69,6 +113,27 @@ mod tests {
         }
         assert!(in_eager_scope());
         drop(outer);
+        assert!(!in_eager_scope());
+    }
+
+    #[test]
+    fn eager_enter_and_leave_nest_with_guards() {
+        assert!(!in_eager_scope());
+        enter_eager_scope();
+        let guard = eager_scope();
+        enter_eager_scope();
+        assert_eq!(leave_eager_scope(), Ok(()));
+        drop(guard);
+        assert!(in_eager_scope());
+        std::thread::spawn(|| {
+            assert!(!in_eager_scope());
+            assert_eq!(leave_eager_scope(), Err(NotInEagerScope));
+        })
+        .join()
+        .unwrap();
+        assert_eq!(leave_eager_scope(), Ok(()));
+        assert!(!in_eager_scope());
+        assert_eq!(leave_eager_scope(), Err(NotInEagerScope));
         assert!(!in_eager_scope());
     }
 

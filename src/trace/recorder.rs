@@ -62,6 +62,12 @@ impl Recorder {
         self.lock().clone()
     }
 
+    /// How many events are stored now (at most [`capacity`](Recorder::capacity)),
+    /// without copying them as [`events`](Recorder::events) does.
+    pub fn event_count(&self) -> usize {
+        self.lock().len()
+    }
+
     /// Takes the recorded events out, leaving the buffer empty (so recording
     /// continues with the full capacity). [`dropped`](Recorder::dropped) is
     /// not reset.

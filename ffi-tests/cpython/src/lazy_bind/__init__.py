@@ -11,9 +11,9 @@ what is still pending (the phase switch before the first batch);
 
 import os as _os
 
-from . import _hook, _native
+from . import _hook, _native, _policy
 from ._defaults import DEFAULT_OPT_OUT
-from ._native import LazyImportCycleError, LazyImportDeadlockError, LazyImportError
+from ._native import LazyImportCycleError, LazyImportDeadlockError, LazyImportError, PolicyError
 
 LazyModule = _hook.LazyModule
 eager = _hook.eager
@@ -24,38 +24,53 @@ __all__ = [
     "LazyImportDeadlockError",
     "LazyImportError",
     "LazyModule",
+    "PolicyError",
     "counters",
     "disable",
     "eager",
     "enable",
     "enabled",
     "explain",
+    "trace",
 ]
 
 
-def enable(exclude=(), defaults=True):
-    """Defers every eligible import from now on (mode ``all``).
+def enable(policy=None, mode="all", defaults=True):
+    """Defers eligible imports from now on.
 
-    ``exclude`` names modules imported eagerly (each name covers its
-    submodules too); ``defaults`` adds :data:`DEFAULT_OPT_OUT`.
+    ``policy`` is policy text or ``@path`` to a policy file (the format of
+    the crate's ``docs/policy-format.md``); without it, the
+    ``LAZY_BIND_POLICY`` environment variable is read the same way. A
+    ``mode`` statement in the policy wins over ``mode`` (``"none"``,
+    ``"normal"`` or ``"all"``). ``defaults`` adds the rules of
+    :data:`DEFAULT_OPT_OUT` (user rules take precedence only where the
+    policy's precedence order says so: opt-outs win over opt-ins).
+
+    Raises :class:`PolicyError` (a ``ValueError``) naming the line and
+    column of malformed policy text, and ``OSError`` for an unreadable
+    policy file.
     """
-    names = set(exclude)
-    if defaults:
-        names |= DEFAULT_OPT_OUT
-    _hook.install(_hook._AllPolicy(names))
+    if policy is None:
+        policy = _os.environ.get("LAZY_BIND_POLICY", "")
+    _policy.apply(_policy.read(policy), mode, DEFAULT_OPT_OUT if defaults else {})
+    _hook.install()
 
 
 def disable(resolve_pending=True):
     """Stops deferring imports.
 
-    With ``resolve_pending``, also imports everything still deferred and
-    returns the list of failure messages (every failure, not only the
-    first; empty when all succeeded). Placeholders already handed out stay
-    valid and become plain modules on their next use.
+    With ``resolve_pending``, also imports everything still deferred (the
+    phase switch, ``lazy_bind_policy_disable``) and returns the list of
+    failure messages: every failure, not only the first; empty when all
+    succeeded. Placeholders already handed out stay valid and become plain
+    modules on their next use.
     """
     _hook.uninstall()
+    if not _policy.is_set():
+        return []
     if resolve_pending:
-        return _native.resolve_all_pending()
+        return _native.policy_disable()
+    _native.set_mode(_policy.MODES["none"])
     return []
 
 
@@ -65,21 +80,22 @@ def enabled():
 
 
 def explain(importer, target):
-    """Says whether an import of ``target`` inside module ``importer`` would
-    be deferred (at module level, outside try/with/loops), and why."""
-    if not _hook.installed():
-        return f"{target!r} in {importer!r}: eager (lazy imports are not enabled)"
-    parts = target.split(".")
-    for i in range(len(parts)):
-        prefix = ".".join(parts[: i + 1])
-        if prefix in _hook._policy.opt_out:
-            return f"{target!r} in {importer!r}: eager (target opt-out {prefix!r})"
-    return f"{target!r} in {importer!r}: deferred (mode all)"
+    """Says whether an import of ``target`` at module level of ``importer``
+    would be deferred, and which rule or context decided."""
+    if not _policy.is_set():
+        return "eager: lazy imports are not enabled"
+    return _native.explain(importer, target)[1]
 
 
 def counters():
     """The engine's counters: deferred, resolved, failed, pending."""
     return _native.counters()
+
+
+def trace(capacity=1 << 20):
+    """Starts recording deferrals, resolutions, failures and policy
+    decisions (up to ``capacity`` events), for :mod:`lazy_bind._report`."""
+    _native.trace_start(capacity)
 
 
 def _after_fork_in_child():

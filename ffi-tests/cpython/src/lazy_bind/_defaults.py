@@ -1,7 +1,8 @@
 """Modules imported eagerly by default, and why.
 
 Each entry is a module whose import has side effects that other code relies
-on at import time, so deferring it breaks real programs.
+on at import time, so deferring it breaks real programs. Every name covers
+its submodules (``eager-target NAME.*``).
 """
 
-DEFAULT_OPT_OUT = frozenset()
+DEFAULT_OPT_OUT = {}

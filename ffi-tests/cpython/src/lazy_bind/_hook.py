@@ -12,17 +12,20 @@ placeholder, and turns the placeholder itself into a plain module that
 shares the real module's namespace, so references copied before resolution
 behave like the module (they differ only in identity).
 
-Never lazy: imports outside module scope (functions, class bodies), inside
-try/except/finally, with or loops, ``from`` imports (the statement needs the
-attribute now; imports inside the imported module stay lazy), star imports,
-``__future__``, and ``__import__``/``importlib.import_module`` calls made by
-user code (only the IMPORT_NAME instruction is deferred).
+Whether an import statement is deferred is the engine's policy decision
+(``lazy_bind_policy_decide``), given the context this module reads from the
+importing frame: outside module scope (functions, class bodies), inside
+try/except/finally or with (the code object's exception table), inside a
+loop. Never deferred, before asking the policy: ``from`` imports (the
+statement needs the attribute now; imports inside the imported module stay
+lazy), which covers star imports and ``__future__``, and
+``__import__``/``importlib.import_module`` calls made by user code (only the
+IMPORT_NAME instruction is deferred).
 """
 
 import builtins
 import dis
 import sys
-import threading
 from types import ModuleType
 
 from . import _native
@@ -34,9 +37,14 @@ _native.configure(
     dis.opmap["JUMP_BACKWARD_NO_INTERRUPT"],
 )
 
+# import_context() flags.
 _STATEMENT = 1
 _HANDLER = 2
 _LOOP = 4
+# LAZY_BIND_CONTEXT_* flags of lazy_bind.h.
+_NOT_MODULE_LEVEL = 1
+_IN_TRY = 2
+_IN_LOOP = 8
 _IMPORT_FROM = dis.opmap["IMPORT_FROM"]
 
 #: Where a placeholder keeps its state, inside its own (private) namespace
@@ -51,7 +59,6 @@ _module_delattr = ModuleType.__delattr__
 
 #: One engine entry per module name being deferred (shared by importers).
 _entries = {}
-_local = threading.local()
 
 
 class Deferred:
@@ -190,25 +197,22 @@ def _rebind(namespace, placeholder, real):
                 namespace[key] = real
 
 
-def _eager_depth():
-    return getattr(_local, "eager", 0)
-
-
 class eager:
-    """``with lazy_bind.eager():`` imports eagerly on this thread inside."""
+    """``with lazy_bind.eager():`` imports eagerly on this thread inside
+    (an engine eager scope; scopes nest)."""
 
     def __enter__(self):
-        _local.eager = _eager_depth() + 1
+        _native.eager_enter()
         return self
 
     def __exit__(self, *exc):
-        _local.eager = _eager_depth() - 1
+        _native.eager_leave()
         return False
 
 
 def lazy_import(name, globals=None, locals=None, fromlist=(), level=0):
     """The replacement for ``builtins.__import__``."""
-    if fromlist or level or globals is None or name == "__future__" or _eager_depth():
+    if fromlist or level or globals is None:
         return _original_import(name, globals, locals, fromlist, level)
     frame = sys._getframe(1)
     if (
@@ -216,12 +220,14 @@ def lazy_import(name, globals=None, locals=None, fromlist=(), level=0):
         or frame.f_locals is not globals
         or frame.f_code.co_name != "<module>"
     ):
-        return _original_import(name, globals, locals, fromlist, level)
-    context = _native.import_context(frame)
-    if context != _STATEMENT:
-        return _original_import(name, globals, locals, fromlist, level)
+        flags = _NOT_MODULE_LEVEL
+    else:
+        context = _native.import_context(frame)
+        if not context & _STATEMENT:
+            return _original_import(name, globals, locals, fromlist, level)
+        flags = (_IN_TRY if context & _HANDLER else 0) | (_IN_LOOP if context & _LOOP else 0)
     importer = globals.get("__name__")
-    if _policy.eager(importer, name):
+    if not isinstance(importer, str) or not _native.decide(importer, name, flags):
         return _original_import(name, globals, locals, fromlist, level)
     top = name.partition(".")[0]
     if name in sys.modules and _pending_entry(name) is None:
@@ -240,24 +246,8 @@ def lazy_import(name, globals=None, locals=None, fromlist=(), level=0):
     return _placeholder(Deferred(top, [entry], globals, file, line))
 
 
-class _AllPolicy:
-    """Mode `all` with the default opt-out list (see _defaults.py)."""
-
-    def __init__(self, opt_out):
-        self.opt_out = frozenset(opt_out)
-
-    def eager(self, importer, target):
-        parts = target.split(".")
-        return any(".".join(parts[: i + 1]) in self.opt_out for i in range(len(parts)))
-
-
-_policy = _AllPolicy(())
-
-
-def install(policy):
-    """Makes `policy` current and puts the hook in place."""
-    global _policy
-    _policy = policy
+def install():
+    """Puts the hook in place."""
     builtins.__import__ = lazy_import
 
 

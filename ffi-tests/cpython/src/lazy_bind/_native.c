@@ -12,7 +12,11 @@
  *   (the code object's exception table) or a loop;
  * - adopt_namespace(placeholder, module): makes a placeholder module share
  *   the real module's namespace, so copied references behave like it;
- * - the phase switch (resolve_all_pending), counters and the fork hook.
+ * - the policy (lazy_bind_policy_*): parse, decide, explain, eager scopes and
+ *   the phase switch;
+ * - tracing (lazy_bind_recorder_*): the -X importtime report, the
+ *   never-resolved list and the Chrome trace;
+ * - counters and the fork hook.
  *
  * Every call into the engine happens with the GIL held, except the wait
  * itself (between before_block and after_wake).
@@ -525,34 +529,266 @@ static PyObject *adopt_namespace(PyObject *module, PyObject *args) {
   Py_RETURN_NONE;
 }
 
-/* ---- engine-wide calls --------------------------------------------------- */
+/* ---- policy -------------------------------------------------------------- */
 
-static PyObject *resolve_all_pending(PyObject *module, PyObject *unused) {
-  (void)module, (void)unused;
-  size_t failures = 0;
-  lazy_bind_error_list *errors = NULL;
-  lazy_bind_result status = lazy_bind_resolve_all_pending(engine, &failures, &errors);
-  if (status != LAZY_BIND_OK) {
-    PyErr_Format(LazyImportError, "lazy_bind_resolve_all_pending: %s",
-                 lazy_bind_result_message(status));
+/* The policy in force: replaced only by set_policy, with the GIL held, and
+ * read only with the GIL held, so no decide call can see it freed. */
+static lazy_bind_policy *policy;
+
+static PyObject *PolicyError; /* ValueError subclass: malformed policy text */
+
+/* Takes an owned string from lazy_bind, returns it as str and frees it. */
+static PyObject *take_string(char **string) {
+  PyObject *text = PyUnicode_FromString(*string ? *string : "");
+  lazy_bind_string_free(string);
+  return text;
+}
+
+static PyObject *raise_status(const char *call, lazy_bind_result status) {
+  PyErr_Format(LazyImportError, "%s: %s", call, lazy_bind_result_message(status));
+  return NULL;
+}
+
+static PyObject *set_policy(PyObject *module, PyObject *args) {
+  (void)module;
+  const char *text;
+  if (!PyArg_ParseTuple(args, "s", &text)) {
     return NULL;
   }
-  /* A resolver that failed inside leaves no Python error set (it handed
-   * its exception to the engine), but be safe. */
-  PyErr_Clear();
-  size_t len = lazy_bind_error_list_len(errors);
+  lazy_bind_policy *parsed = NULL;
+  char *message = NULL;
+  lazy_bind_result status = lazy_bind_policy_parse(text, &parsed, &message);
+  if (status == LAZY_BIND_POLICY_SYNTAX) {
+    PyObject *py_message = take_string(&message);
+    if (py_message != NULL) {
+      PyErr_SetObject(PolicyError, py_message);
+      Py_DECREF(py_message);
+    }
+    return NULL;
+  }
+  lazy_bind_string_free(&message);
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_policy_parse", status);
+  }
+  lazy_bind_policy_free(&policy);
+  policy = parsed;
+  Py_RETURN_NONE;
+}
+
+static int need_policy(void) {
+  if (policy == NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "no lazy_bind policy is set (call set_policy first)");
+    return -1;
+  }
+  return 0;
+}
+
+static PyObject *policy_mode(PyObject *module, PyObject *unused) {
+  (void)module, (void)unused;
+  if (need_policy() < 0) {
+    return NULL;
+  }
+  uint32_t mode = 0;
+  lazy_bind_result status = lazy_bind_policy_mode(policy, &mode);
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_policy_mode", status);
+  }
+  return PyLong_FromUnsignedLong(mode);
+}
+
+static PyObject *set_mode(PyObject *module, PyObject *args) {
+  (void)module;
+  unsigned int mode;
+  if (!PyArg_ParseTuple(args, "I", &mode) || need_policy() < 0) {
+    return NULL;
+  }
+  lazy_bind_result status = lazy_bind_policy_set_mode(policy, mode);
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_policy_set_mode", status);
+  }
+  Py_RETURN_NONE;
+}
+
+static lazy_bind_recorder *recorder; /* attached to the engine while tracing */
+
+static PyObject *decide(PyObject *module, PyObject *args) {
+  (void)module;
+  const char *importer, *target;
+  unsigned int flags;
+  if (!PyArg_ParseTuple(args, "ssI", &importer, &target, &flags) || need_policy() < 0) {
+    return NULL;
+  }
+  bool defer = false;
+  lazy_bind_result status;
+  if (recorder == NULL) {
+    status = lazy_bind_policy_decide(policy, importer, target, NULL, 0, flags, &defer);
+  } else {
+    char *reason = NULL;
+    status = lazy_bind_policy_explain(policy, importer, target, NULL, 0, flags, &defer, &reason);
+    if (status == LAZY_BIND_OK) {
+      status = lazy_bind_recorder_record_policy_decision(recorder, importer, target, defer,
+                                                         reason);
+    }
+    lazy_bind_string_free(&reason);
+  }
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_policy_decide", status);
+  }
+  return PyBool_FromLong(defer);
+}
+
+static PyObject *explain(PyObject *module, PyObject *args) {
+  (void)module;
+  const char *importer, *target;
+  unsigned int flags = 0;
+  if (!PyArg_ParseTuple(args, "ss|I", &importer, &target, &flags) || need_policy() < 0) {
+    return NULL;
+  }
+  bool defer = false;
+  char *sentence = NULL;
+  lazy_bind_result status =
+      lazy_bind_policy_explain(policy, importer, target, NULL, 0, flags, &defer, &sentence);
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_policy_explain", status);
+  }
+  PyObject *text = take_string(&sentence);
+  if (text == NULL) {
+    return NULL;
+  }
+  return Py_BuildValue("(ON)", defer ? Py_True : Py_False, text);
+}
+
+static PyObject *eager_enter(PyObject *module, PyObject *unused) {
+  (void)module, (void)unused;
+  lazy_bind_result status = lazy_bind_eager_scope_enter();
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_eager_scope_enter", status);
+  }
+  Py_RETURN_NONE;
+}
+
+static PyObject *eager_leave(PyObject *module, PyObject *unused) {
+  (void)module, (void)unused;
+  lazy_bind_result status = lazy_bind_eager_scope_leave();
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_eager_scope_leave", status);
+  }
+  Py_RETURN_NONE;
+}
+
+/* A list of the messages of every error in `errors`, which it frees. */
+static PyObject *error_messages(lazy_bind_error_list **errors) {
+  size_t len = lazy_bind_error_list_len(*errors);
   PyObject *list = PyList_New(0);
   for (size_t i = 0; list != NULL && i < len; i++) {
-    const lazy_bind_error *error = lazy_bind_error_list_get(errors, i);
+    const lazy_bind_error *error = lazy_bind_error_list_get(*errors, i);
     PyObject *message = PyUnicode_FromString(lazy_bind_error_message(error));
     if (message == NULL || PyList_Append(list, message) < 0) {
       Py_CLEAR(list);
     }
     Py_XDECREF(message);
   }
-  lazy_bind_error_list_free(&errors);
+  lazy_bind_error_list_free(errors);
   return list;
 }
+
+static PyObject *policy_disable(PyObject *module, PyObject *unused) {
+  (void)module, (void)unused;
+  if (need_policy() < 0) {
+    return NULL;
+  }
+  lazy_bind_error_list *errors = NULL;
+  lazy_bind_result status = lazy_bind_policy_disable(policy, engine, NULL, &errors);
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_policy_disable", status);
+  }
+  /* The resolvers handed their exceptions to the engine; none is set. */
+  PyErr_Clear();
+  return error_messages(&errors);
+}
+
+/* ---- tracing ------------------------------------------------------------- */
+
+static PyObject *trace_start(PyObject *module, PyObject *args) {
+  (void)module;
+  Py_ssize_t capacity;
+  if (!PyArg_ParseTuple(args, "n", &capacity)) {
+    return NULL;
+  }
+  if (capacity <= 0) {
+    PyErr_SetString(PyExc_ValueError, "the trace capacity must be positive");
+    return NULL;
+  }
+  lazy_bind_recorder *fresh = NULL;
+  lazy_bind_result status = lazy_bind_recorder_new((size_t)capacity, &fresh);
+  if (status == LAZY_BIND_OK) {
+    status = lazy_bind_engine_set_recorder(engine, fresh);
+  }
+  if (status != LAZY_BIND_OK) {
+    lazy_bind_recorder_free(&fresh);
+    return raise_status("lazy_bind_recorder_new", status);
+  }
+  /* The engine holds its own reference to the old recorder until now. */
+  lazy_bind_recorder_free(&recorder);
+  recorder = fresh;
+  Py_RETURN_NONE;
+}
+
+static int need_recorder(void) {
+  if (recorder == NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "tracing is off (call trace_start first)");
+    return -1;
+  }
+  return 0;
+}
+
+static PyObject *importtime_report(PyObject *module, PyObject *unused) {
+  (void)module, (void)unused;
+  if (need_recorder() < 0) {
+    return NULL;
+  }
+  char *report = NULL;
+  lazy_bind_result status = lazy_bind_importtime_report(recorder, engine, &report);
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_importtime_report", status);
+  }
+  return take_string(&report);
+}
+
+static PyObject *never_resolved_report(PyObject *module, PyObject *unused) {
+  (void)module, (void)unused;
+  char *report = NULL;
+  lazy_bind_result status = lazy_bind_never_resolved_report(engine, &report);
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_never_resolved_report", status);
+  }
+  return take_string(&report);
+}
+
+static PyObject *write_chrome_trace(PyObject *module, PyObject *args) {
+  (void)module;
+  PyObject *path_bytes;
+  if (!PyArg_ParseTuple(args, "O&", PyUnicode_FSConverter, &path_bytes)) {
+    return NULL;
+  }
+  if (need_recorder() < 0) {
+    Py_DECREF(path_bytes);
+    return NULL;
+  }
+  lazy_bind_result status = lazy_bind_write_chrome_trace(recorder, PyBytes_AS_STRING(path_bytes));
+  if (status == LAZY_BIND_IO) {
+    PyErr_Format(PyExc_OSError, "cannot write the trace to %s", PyBytes_AS_STRING(path_bytes));
+    Py_DECREF(path_bytes);
+    return NULL;
+  }
+  Py_DECREF(path_bytes);
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_write_chrome_trace", status);
+  }
+  Py_RETURN_NONE;
+}
+
+/* ---- engine-wide calls --------------------------------------------------- */
 
 static PyObject *counters(PyObject *module, PyObject *unused) {
   (void)module, (void)unused;
@@ -597,9 +833,33 @@ static PyMethodDef native_methods[] = {
     {"adopt_namespace", adopt_namespace, METH_VARARGS,
      "adopt_namespace(placeholder, module)\n--\n\nMakes `placeholder` (a module) share "
      "`module`'s namespace dict."},
-    {"resolve_all_pending", resolve_all_pending, METH_NOARGS,
-     "resolve_all_pending()\n--\n\nResolves every pending entry; returns the failure "
-     "messages (all of them, not only the first)."},
+    {"set_policy", set_policy, METH_VARARGS,
+     "set_policy(text)\n--\n\nParses policy text (raises PolicyError naming line and column) "
+     "and makes it the policy in force."},
+    {"policy_mode", policy_mode, METH_NOARGS,
+     "policy_mode()\n--\n\nThe mode in force: 0 none, 1 normal, 2 all."},
+    {"set_mode", set_mode, METH_VARARGS, "set_mode(mode)\n--\n\nSets the mode (0, 1 or 2)."},
+    {"decide", decide, METH_VARARGS,
+     "decide(importer, target, context_flags)\n--\n\nWhether the import is deferred "
+     "(recorded as a policy decision while tracing)."},
+    {"explain", explain, METH_VARARGS,
+     "explain(importer, target, context_flags=0)\n--\n\n(deferred, the sentence saying which "
+     "rule or context decided)."},
+    {"eager_enter", eager_enter, METH_NOARGS,
+     "eager_enter()\n--\n\nOpens an eager scope on this thread."},
+    {"eager_leave", eager_leave, METH_NOARGS,
+     "eager_leave()\n--\n\nCloses this thread's innermost eager scope."},
+    {"policy_disable", policy_disable, METH_NOARGS,
+     "policy_disable()\n--\n\nThe phase switch: mode none, then resolve everything pending; "
+     "returns every failure message."},
+    {"trace_start", trace_start, METH_VARARGS,
+     "trace_start(capacity)\n--\n\nRecords up to `capacity` events from now on."},
+    {"importtime_report", importtime_report, METH_NOARGS,
+     "importtime_report()\n--\n\nThe -X importtime-shaped report of the recorded resolutions."},
+    {"never_resolved_report", never_resolved_report, METH_NOARGS,
+     "never_resolved_report()\n--\n\nOne line per entry never resolved."},
+    {"write_chrome_trace", write_chrome_trace, METH_VARARGS,
+     "write_chrome_trace(path)\n--\n\nWrites the recorded events as Chrome trace JSON."},
     {"counters", counters, METH_NOARGS, "counters()\n--\n\nThe engine's counters as a dict."},
     {"after_fork_child", after_fork_child, METH_NOARGS,
      "after_fork_child()\n--\n\nRecovers the engine in a forked child."},
@@ -651,6 +911,11 @@ PyMODINIT_FUNC PyInit__native(void) {
       add_exception(module, &LazyImportDeadlockError,
                     "lazy_bind._native.LazyImportDeadlockError", LazyImportError,
                     "Threads resolving lazy imports waited for each other.") < 0) {
+    Py_DECREF(module);
+    return NULL;
+  }
+  if (add_exception(module, &PolicyError, "lazy_bind._native.PolicyError", PyExc_ValueError,
+                    "Malformed policy text; the message names the line and column.") < 0) {
     Py_DECREF(module);
     return NULL;
   }

@@ -1,19 +1,22 @@
-"""The ``--report`` text: counters and the deferred imports never needed."""
+"""What ``--report`` and ``--trace`` write at exit."""
 
-from . import _hook, _native
+import sys
+
+from . import _native
 
 
 def print_report(stream):
-    """Writes the report to ``stream``."""
+    """Writes the counters and the engine's ``-X importtime``-shaped report
+    (resolutions, then the deferred imports never needed) to ``stream``."""
     counts = _native.counters()
-    print("lazy_bind report", file=stream)
-    print(
-        "  deferred: {deferred}  resolved: {resolved}  failed: {failed}  "
-        "never resolved: {pending}".format(**counts),
-        file=stream,
-    )
-    pending = sorted(name for name, entry in _hook._entries.items() if not entry.is_resolved())
-    if pending:
-        print("  never imported (the saving):", file=stream)
-        for name in pending:
-            print(f"    {name}", file=stream)
+    print("lazy_bind: deferred {deferred}, resolved {resolved}, failed {failed}, "
+          "never needed {pending}".format(**counts), file=stream)
+    print(_native.importtime_report(), file=stream, end="")
+
+
+def write_trace(path):
+    """Writes the Chrome trace to ``path``, reporting (not raising) failure."""
+    try:
+        _native.write_chrome_trace(path)
+    except OSError as error:
+        print(f"lazy_bind: {error}", file=sys.stderr)

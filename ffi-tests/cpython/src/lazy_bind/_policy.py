@@ -1,0 +1,44 @@
+"""Builds the policy text handed to the engine (``lazy_bind_policy_parse``)."""
+
+import re
+
+from . import _native
+
+MODES = {"none": 0, "normal": 1, "all": 2}
+_set = False
+
+
+def read(policy):
+    """Policy text, reading ``@path`` files."""
+    policy = policy.strip()
+    if policy.startswith("@"):
+        with open(policy[1:], encoding="utf-8") as file:
+            return file.read()
+    return policy
+
+
+def _sets_mode(text):
+    statements = re.split(r"[;\n]", text)
+    return any(statement.split("#")[0].split()[:1] == ["mode"] for statement in statements)
+
+
+def apply(text, mode, opt_out):
+    """Makes ``text`` plus the default opt-out rules the policy in force.
+
+    ``mode`` applies unless the text has its own ``mode`` statement. The
+    text is parsed alone first, so that its errors name its own lines.
+    """
+    global _set
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    _native.set_policy(text)
+    rules = [f"eager-target {name}.*" for name in sorted(opt_out)]
+    if not _sets_mode(text):
+        rules.insert(0, f"mode {mode}")
+    _native.set_policy("; ".join(rules) + "\n" + text)
+    _set = True
+
+
+def is_set():
+    """Whether a policy was applied."""
+    return _set

@@ -43,8 +43,8 @@ def enable(policy=None, mode="all", defaults=True):
     ``LAZY_BIND_POLICY`` environment variable is read the same way. A
     ``mode`` statement in the policy wins over ``mode`` (``"none"``,
     ``"normal"`` or ``"all"``). ``defaults`` adds the rules of
-    :data:`DEFAULT_OPT_OUT` (user rules take precedence only where the
-    policy's precedence order says so: opt-outs win over opt-ins).
+    :data:`DEFAULT_OPT_OUT` (a dict of rule to reason; the policy's
+    precedence order applies to them as to any rule: opt-outs win).
 
     Raises :class:`PolicyError` (a ``ValueError``) naming the line and
     column of malformed policy text, and ``OSError`` for an unreadable

@@ -19,19 +19,42 @@ import lazy_bind
 from lazy_bind import _report
 
 
+def _split(argv):
+    """(lazy_bind's options, module or None, the program's argv): the
+    program starts at the first argument that is not an option of ours,
+    or right after `-m MODULE`."""
+    with_value = {"--policy", "--trace"}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "-m":
+            if i + 1 == len(argv):
+                break
+            return argv[:i], argv[i + 1], argv[i + 2 :]
+        if arg in with_value:
+            i += 2
+        elif arg.startswith("-") and arg != "-":
+            i += 1
+        else:
+            return argv[:i], None, argv[i:]
+    return argv, None, []
+
+
 def _parse(argv):
     parser = argparse.ArgumentParser(
         prog="python -m lazy_bind",
+        usage="python -m lazy_bind [options] (script.py | -m MODULE) [args]",
         description="Run a Python program with lazy imports (mode all).",
     )
     parser.add_argument("--policy", metavar="TEXT|@FILE", help="policy text or @policy-file")
     parser.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace at exit")
     parser.add_argument("--report", action="store_true", help="print a report to stderr at exit")
-    parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module as a script")
-    parser.add_argument("target", nargs=argparse.REMAINDER, help="script.py [args]")
-    options = parser.parse_args(argv)
-    if options.module is None and not options.target:
+    ours, module, program = _split(argv)
+    options = parser.parse_args(ours)
+    if module is None and not program:
         parser.error("give a script or -m MODULE")
+    options.module = module
+    options.target = program
     return options
 
 

@@ -22,8 +22,8 @@ def _sets_mode(text):
     return any(statement.split("#")[0].split()[:1] == ["mode"] for statement in statements)
 
 
-def apply(text, mode, opt_out):
-    """Makes ``text`` plus the default opt-out rules the policy in force.
+def apply(text, mode, default_rules):
+    """Makes ``text`` plus ``default_rules`` the policy in force.
 
     ``mode`` applies unless the text has its own ``mode`` statement. The
     text is parsed alone first, so that its errors name its own lines.
@@ -32,7 +32,7 @@ def apply(text, mode, opt_out):
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     _native.set_policy(text)
-    rules = [f"eager-target {name}.*" for name in sorted(opt_out)]
+    rules = list(default_rules)
     if not _sets_mode(text):
         rules.insert(0, f"mode {mode}")
     _native.set_policy("; ".join(rules) + "\n" + text)

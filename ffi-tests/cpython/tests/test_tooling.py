@@ -95,3 +95,17 @@ def test_eager_scope_nests_and_is_per_thread(run):
         assert "plain_mod" in sys.modules and seen == {"other": False}
         """
     )
+
+
+def test_command_line_errors_and_equals_form(run):
+    result = run("print('ran')", args=["--bogus"], check=False)
+    assert result.returncode == 1 and "unknown option --bogus" in result.stderr
+    assert "usage: python -m lazy_bind" in result.stderr
+    run(
+        """
+        import sys
+        import plain_mod
+        assert "plain_mod" in sys.modules
+        """,
+        args=["--policy=eager-target plain_mod"],
+    )

@@ -7,9 +7,11 @@ policy says otherwise), like Cinder's ``-L``. Without ``--policy``, the
 Chrome trace-event JSON file at exit (open it in Perfetto); ``--report``
 prints an ``-X importtime``-shaped report of the deferred imports that were
 resolved, and those never needed, to stderr at exit.
+
+The arguments are parsed by hand: argparse would import ``re`` and
+``gettext`` before the program starts, which every run would pay for.
 """
 
-import argparse
 import atexit
 import os
 import runpy
@@ -18,48 +20,71 @@ import sys
 import lazy_bind
 from lazy_bind import _report
 
+USAGE = """usage: python -m lazy_bind [options] (script.py | -m MODULE) [args]
 
-def _split(argv):
-    """(lazy_bind's options, module or None, the program's argv): the
-    program starts at the first argument that is not an option of ours,
-    or right after `-m MODULE`."""
-    with_value = {"--policy", "--trace"}
+Run a Python program with lazy imports (mode all).
+
+options:
+  --policy TEXT|@FILE  policy text or @policy-file (default: $LAZY_BIND_POLICY)
+  --trace FILE.json    write a Chrome trace at exit
+  --report             print a report to stderr at exit
+  -h, --help           show this help and exit
+"""
+
+
+class Options:
+    """What the command line asked for."""
+
+    def __init__(self):
+        self.policy = None
+        self.trace = None
+        self.report = False
+        self.module = None
+        self.target = []
+
+
+def _fail(message):
+    sys.stderr.write(USAGE)
+    sys.exit(f"python -m lazy_bind: error: {message}")
+
+
+def parse(argv):
+    """Options from ``argv``: ours come first; the program starts at the
+    first argument that is not an option of ours, or after ``-m MODULE``."""
+    options = Options()
     i = 0
     while i < len(argv):
         arg = argv[i]
-        if arg == "-m":
+        name, has_value, value = arg.partition("=")
+        if arg in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            sys.exit(0)
+        elif arg == "--report":
+            options.report = True
+        elif name in ("--policy", "--trace"):
+            if not has_value:
+                if i + 1 == len(argv):
+                    _fail(f"{name} needs a value")
+                i += 1
+                value = argv[i]
+            setattr(options, name[2:], value)
+        elif arg == "-m":
             if i + 1 == len(argv):
-                break
-            return argv[:i], argv[i + 1], argv[i + 2 :]
-        if arg in with_value:
-            i += 2
+                _fail("-m needs a module name")
+            options.module = argv[i + 1]
+            options.target = argv[i + 2 :]
+            return options
         elif arg.startswith("-") and arg != "-":
-            i += 1
+            _fail(f"unknown option {arg}")
         else:
-            return argv[:i], None, argv[i:]
-    return argv, None, []
-
-
-def _parse(argv):
-    parser = argparse.ArgumentParser(
-        prog="python -m lazy_bind",
-        usage="python -m lazy_bind [options] (script.py | -m MODULE) [args]",
-        description="Run a Python program with lazy imports (mode all).",
-    )
-    parser.add_argument("--policy", metavar="TEXT|@FILE", help="policy text or @policy-file")
-    parser.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace at exit")
-    parser.add_argument("--report", action="store_true", help="print a report to stderr at exit")
-    ours, module, program = _split(argv)
-    options = parser.parse_args(ours)
-    if module is None and not program:
-        parser.error("give a script or -m MODULE")
-    options.module = module
-    options.target = program
-    return options
+            options.target = argv[i:]
+            return options
+        i += 1
+    _fail("give a script or -m MODULE")
 
 
 def main(argv=None):
-    options = _parse(sys.argv[1:] if argv is None else argv)
+    options = parse(sys.argv[1:] if argv is None else argv)
     try:
         lazy_bind.enable(policy=options.policy)
     except (lazy_bind.PolicyError, OSError) as error:

@@ -24,17 +24,17 @@ IMPORT_NAME instruction is deferred).
 """
 
 import builtins
-import dis
+import opcode
 import sys
 from types import ModuleType
 
 from . import _native
 
 _native.configure(
-    dis.opmap["IMPORT_NAME"],
-    dis.EXTENDED_ARG,
-    dis.opmap["JUMP_BACKWARD"],
-    dis.opmap["JUMP_BACKWARD_NO_INTERRUPT"],
+    opcode.opmap["IMPORT_NAME"],
+    opcode.EXTENDED_ARG,
+    opcode.opmap["JUMP_BACKWARD"],
+    opcode.opmap["JUMP_BACKWARD_NO_INTERRUPT"],
 )
 
 # import_context() flags.
@@ -45,7 +45,7 @@ _LOOP = 4
 _NOT_MODULE_LEVEL = 1
 _IN_TRY = 2
 _IN_LOOP = 8
-_IMPORT_FROM = dis.opmap["IMPORT_FROM"]
+_IMPORT_FROM = opcode.opmap["IMPORT_FROM"]
 
 #: Where a placeholder keeps its state, inside its own (private) namespace
 #: until it adopts the real module's.

@@ -1,7 +1,5 @@
 """Builds the policy text handed to the engine (``lazy_bind_policy_parse``)."""
 
-import re
-
 from . import _native
 
 MODES = {"none": 0, "normal": 1, "all": 2}
@@ -18,7 +16,7 @@ def read(policy):
 
 
 def _sets_mode(text):
-    statements = re.split(r"[;\n]", text)
+    statements = text.replace(";", "\n").split("\n")
     return any(statement.split("#")[0].split()[:1] == ["mode"] for statement in statements)
 
 

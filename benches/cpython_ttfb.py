@@ -24,6 +24,8 @@ interleaved so drift hits every row alike):
     every module loaded from source (the standard library's peer approach);
   - ideal: a script that imports only the package it uses;
 * `ipython -c pass` start-up, eager vs `python -m lazy_bind -m IPython`;
+* the same runs' CPU time (user + system), which shared machines disturb
+  less than wall time;
 * steady state: attribute access on a resolved module (`json.dumps` read in
   a loop) through a name bound by a lazy import, through a reference copied
   from the placeholder before resolution, and through a normally imported
@@ -36,6 +38,7 @@ Targets (issue 8): every lazy row within 1.15x of its ideal row; at least
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -140,7 +143,14 @@ class Failed(Exception):
     """A benchmark program exited with an error (its last stderr line)."""
 
 
+def _cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wall(command, env):
+    """(wall ms, CPU ms: user + system) of one run of `command`."""
+    cpu = _cpu()
     start = time.perf_counter()
     result = subprocess.run(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=SCRIPTS
@@ -149,7 +159,7 @@ def wall(command, env):
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines() or ["(no output)"]
         raise Failed(lines[-1])
-    return elapsed
+    return elapsed, (_cpu() - cpu) * 1000
 
 
 def main():
@@ -186,7 +196,8 @@ def main():
     for _ in range(options.runs):
         for key, command in commands.items():
             samples[key].append(wall(command, env))
-    median = {key: statistics.median(values) for key, values in samples.items()}
+    median = {key: statistics.median(v[0] for v in values) for key, values in samples.items()}
+    cpu = {key: statistics.median(v[1] for v in values) for key, values in samples.items()}
 
     out = subprocess.run([py, str(steady)], check=True, env=env, capture_output=True, text=True)
     steady_ns = dict(zip(("eager", "lazy", "copy"), map(float, out.stdout.split())))
@@ -210,6 +221,16 @@ def main():
               f"{lazy / ideal:.2f}x | {100 * (1 - lazy / eager):.0f}% |")
     eager, lazy = median[("ipython -c pass", "eager")], median[("ipython -c pass", "lazy")]
     print(f"| ipython -c pass | {eager:.0f} | {lazy:.0f} | | | | {100 * (1 - lazy / eager):.0f}% |")
+    print("\nThe same runs, median CPU time (user + system, ms): steadier than wall time on a")
+    print("shared machine.\n")
+    print("| first batch uses | eager | lazy_bind | ideal | lazy / ideal | saved vs eager |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name in [*USES, "ipython -c pass"]:
+        eager, lazy = cpu[(name, "eager")], cpu[(name, "lazy")]
+        ideal = cpu.get((name, "ideal"))
+        ideal_cells = f"{ideal:.0f} | {lazy / ideal:.2f}x" if ideal else " | "
+        print(f"| {name} | {eager:.0f} | {lazy:.0f} | {ideal_cells} | "
+              f"{100 * (1 - lazy / eager):.0f}% |")
     ratio = steady_ns["lazy"] / steady_ns["eager"]
     print(f"\nSteady state, `json.dumps` read through a module global (best of 21 rounds, one "
           f"process): normal import {steady_ns['eager']:.1f} ns, lazy import "

@@ -152,3 +152,22 @@ def test_module_body_runs_once_for_many_importers(run):
         assert record.hits["plain_mod"] == 1, record.hits
         """
     )
+
+
+def test_library_api_enable_and_disable_without_resolving(run_plain):
+    run_plain(
+        """
+        import sys
+        import lazy_bind
+        import plain_mod as early
+        lazy_bind.enable()
+        assert lazy_bind.enabled()
+        import slow_mod
+        assert "slow_mod" not in sys.modules
+        assert lazy_bind.disable(resolve_pending=False) == []
+        assert not lazy_bind.enabled() and "slow_mod" not in sys.modules
+        import apkg
+        assert "apkg" in sys.modules
+        assert slow_mod.VALUE == 1
+        """
+    )

@@ -96,3 +96,49 @@ def test_fork_after_deferral(run):
         assert "plain_mod" not in sys.modules and plain_mod.VALUE == 42
         """
     )
+
+
+@pytest.mark.parametrize("first", ["module lock", "entry"])
+def test_cycle_through_an_importlib_module_lock_is_reported(run, first):
+    # T1 resolves lazy mx_a, which imports mx_m (taking its module lock);
+    # T2 imports mx_m, which touches lazy mx_a. `first` says whose wait
+    # starts first: T1's on the module lock, or T2's on the entry.
+    delays = {"a": 0.0, "m": 0.3} if first == "module lock" else {"a": 0.3, "m": 0.0}
+    out = run(
+        f"""
+        import importlib, threading
+        from mx_sync import delays
+        delays.update({delays!r})
+        import mx_a
+        outcomes = {{}}
+
+        def run(name, action):
+            try:
+                action()
+                outcomes[name] = "ok"
+            except BaseException as error:
+                outcomes[name] = f"{{type(error).__name__}}: {{error}}"
+
+        threads = [threading.Thread(target=run, args=("t1", lambda: mx_a.VALUE)),
+                   threading.Thread(target=run,
+                                    args=("t2", lambda: importlib.import_module("mx_m")))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert not any(t.is_alive() for t in threads), "hung"
+        print(outcomes["t1"]); print(outcomes["t2"])
+        """,
+        timeout=60,
+    ).stdout.splitlines()
+    t1, t2 = out
+    if first == "module lock":
+        # T2 sees T1 waiting for the module lock it holds and raises
+        # instead of waiting; mx_m fails, and T1's from-import with it.
+        assert t2.startswith("LazyImportDeadlockError: ") and "module lock" in t2, out
+        assert t1.startswith("ImportError: cannot import name 'VALUE' from 'mx_m'"), out
+    else:
+        # T1's importlib sees T2 waiting for the entry T1 owns: CPython's
+        # own circular-import handling, one error that both threads get.
+        circular = "ImportError: cannot import name 'VALUE' from partially initialized module"
+        assert t1.startswith(circular) and t2 == t1, out

@@ -26,9 +26,10 @@ IMPORT_NAME instruction is deferred).
 import builtins
 import opcode
 import sys
+from _thread import get_ident
 from types import ModuleType
 
-from . import _native
+from . import _locks, _native
 
 _native.configure(
     opcode.opmap["IMPORT_NAME"],
@@ -76,8 +77,12 @@ class Deferred:
 
 def _make_resolver(name):
     def resolve():
-        _original_import(name, None, None, None, 0)
-        return sys.modules[name]
+        _locks.resolving[name] = get_ident()
+        try:
+            _original_import(name, None, None, None, 0)
+            return sys.modules[name]
+        finally:
+            _locks.resolving.pop(name, None)
 
     return resolve
 
@@ -167,7 +172,10 @@ def _child(state, attr):
 def _resolve(placeholder, state, frame):
     """Imports what the placeholder stands for and rebinds; returns the module."""
     for entry in state.entries:
-        entry.resolve(frame.f_code.co_filename, frame.f_lineno or 0)
+        if entry.is_resolved():
+            continue
+        with _locks.waiting_for(entry.name, state.file, state.line):
+            entry.resolve(frame.f_code.co_filename, frame.f_lineno or 0)
     real = sys.modules.get(state.name)
     if real is None:
         real = _walk(state.name)

@@ -116,8 +116,8 @@ class LazyModule(ModuleType):
         state = _namespace_of(self).get(_STATE)
         if state is None:  # resolved by another thread meanwhile
             return _module_getattribute(self, attr)
-        frame = sys._getframe(1)
-        if frame.f_code.co_code[frame.f_lasti] == _IMPORT_FROM:
+        frame = _caller()
+        if frame is not None and frame.f_code.co_code[frame.f_lasti] == _IMPORT_FROM:
             # `import a.b as c`: IMPORT_FROM takes `b` from the placeholder
             # for `a`; hand out a placeholder for `a.b` without importing.
             return _child(state, attr)
@@ -142,20 +142,29 @@ class LazyModule(ModuleType):
         if state is None:
             _module_setattr(self, attr, value)
         else:
-            setattr(_resolve(self, state, sys._getframe(1)), attr, value)
+            setattr(_resolve(self, state, _caller()), attr, value)
 
     def __delattr__(self, attr):
         state = _namespace_of(self).get(_STATE)
         if state is None:
             _module_delattr(self, attr)
         else:
-            delattr(_resolve(self, state, sys._getframe(1)), attr)
+            delattr(_resolve(self, state, _caller()), attr)
 
     def __repr__(self):
         state = _namespace_of(self).get(_STATE)
         if state is None:
             return ModuleType.__repr__(self)
         return f"<lazy module {state.name!r} (not imported yet)>"
+
+
+def _caller():
+    """The frame that accessed the placeholder (two levels up), or None when
+    C code with no Python frame under it did."""
+    try:
+        return sys._getframe(2)
+    except ValueError:
+        return None
 
 
 def _placeholder(state):
@@ -171,11 +180,15 @@ def _child(state, attr):
 
 def _resolve(placeholder, state, frame):
     """Imports what the placeholder stands for and rebinds; returns the module."""
+    if frame is None:
+        access_file, access_line = None, 0
+    else:
+        access_file, access_line = frame.f_code.co_filename, frame.f_lineno or 0
     for entry in state.entries:
         if entry.is_resolved():
             continue
         with _locks.waiting_for(entry.name, state.file, state.line):
-            entry.resolve(frame.f_code.co_filename, frame.f_lineno or 0)
+            entry.resolve(access_file, access_line)
     real = sys.modules.get(state.name)
     if real is None:
         real = _walk(state.name)

@@ -109,3 +109,29 @@ def test_command_line_errors_and_equals_form(run):
         """,
         args=["--policy=eager-target plain_mod"],
     )
+
+
+def test_filter_callback_sees_each_import_and_can_refuse(run_plain):
+    out = run_plain(
+        """
+        import sys
+        import lazy_bind
+        asked = []
+
+        def only_slow(importer, target, fromlist):
+            asked.append((importer, target, fromlist))
+            if target == "broken_mod":
+                raise RuntimeError("filter bug")
+            return target == "slow_mod"
+
+        lazy_bind.enable(filter=only_slow)
+        import plain_mod, slow_mod
+        import broken_mod
+        assert "plain_mod" in sys.modules and "slow_mod" not in sys.modules
+        assert "broken_mod" not in sys.modules  # a failing filter counts as "defer"
+        assert ("__main__", "slow_mod", ()) in asked and ("__main__", "plain_mod", ()) in asked
+        print("ok")
+        """
+    )
+    assert out.stdout == "ok\n"
+    assert "filter bug" in out.stderr

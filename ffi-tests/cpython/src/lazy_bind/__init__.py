@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-def enable(policy=None, mode="all", defaults=True):
+def enable(policy=None, mode="all", defaults=True, filter=None):
     """Defers eligible imports from now on.
 
     ``policy`` is policy text or ``@path`` to a policy file (the format of
@@ -45,6 +45,9 @@ def enable(policy=None, mode="all", defaults=True):
     ``"normal"`` or ``"all"``). ``defaults`` adds the rules of
     :data:`DEFAULT_OPT_OUT` (a dict of rule to reason; the policy's
     precedence order applies to them as to any rule: opt-outs win).
+    ``filter(importer, target, fromlist) -> bool``, if given, is asked
+    about every import the rules leave deferred (False: import now); an
+    exception in it is reported as unraisable and counts as True.
 
     Raises :class:`PolicyError` (a ``ValueError``) naming the line and
     column of malformed policy text, and ``OSError`` for an unreadable
@@ -53,6 +56,8 @@ def enable(policy=None, mode="all", defaults=True):
     if policy is None:
         policy = _os.environ.get("LAZY_BIND_POLICY", "")
     _policy.apply(_policy.read(policy), mode, DEFAULT_OPT_OUT if defaults else {})
+    if filter is not None:
+        _native.set_filter(filter)
     _hook.install()
 
 

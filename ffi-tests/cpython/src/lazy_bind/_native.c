@@ -537,6 +537,9 @@ static lazy_bind_policy *policy;
 
 static PyObject *PolicyError; /* ValueError subclass: malformed policy text */
 
+/* The Python filter installed on `policy` (a strong reference), or NULL. */
+static PyObject *filter_callable;
+
 /* Takes an owned string from lazy_bind, returns it as str and frees it. */
 static PyObject *take_string(char **string) {
   PyObject *text = PyUnicode_FromString(*string ? *string : "");
@@ -547,6 +550,14 @@ static PyObject *take_string(char **string) {
 static PyObject *raise_status(const char *call, lazy_bind_result status) {
   PyErr_Format(LazyImportError, "%s: %s", call, lazy_bind_result_message(status));
   return NULL;
+}
+
+static int need_policy(void) {
+  if (policy == NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "no lazy_bind policy is set (call set_policy first)");
+    return -1;
+  }
+  return 0;
 }
 
 static PyObject *set_policy(PyObject *module, PyObject *args) {
@@ -570,17 +581,69 @@ static PyObject *set_policy(PyObject *module, PyObject *args) {
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_policy_parse", status);
   }
+  /* The old policy goes with its filter; the new one starts without. */
   lazy_bind_policy_free(&policy);
+  Py_CLEAR(filter_callable);
   policy = parsed;
   Py_RETURN_NONE;
 }
 
-static int need_policy(void) {
-  if (policy == NULL) {
-    PyErr_SetString(PyExc_RuntimeError, "no lazy_bind policy is set (call set_policy first)");
-    return -1;
+/* The policy's filter: asks the Python callable (importer, target,
+ * fromlist) -> bool. An exception is reported as unraisable and counts as
+ * "defer" (the filter could not object). */
+static bool filter_trampoline(void *userdata, const char *importer, const char *target,
+                              const char *const *fromlist, size_t fromlist_len) {
+  PyGILState_STATE gil = PyGILState_Ensure();
+  bool defer = true;
+  PyObject *names = PyTuple_New((Py_ssize_t)fromlist_len);
+  for (size_t i = 0; names != NULL && i < fromlist_len; i++) {
+    PyObject *name = PyUnicode_FromString(fromlist[i]);
+    if (name == NULL) {
+      Py_CLEAR(names);
+      break;
+    }
+    PyTuple_SET_ITEM(names, (Py_ssize_t)i, name);
   }
-  return 0;
+  PyObject *result = NULL;
+  if (names != NULL) {
+    result = PyObject_CallFunction((PyObject *)userdata, "ssO", importer, target, names);
+    Py_DECREF(names);
+  }
+  if (result != NULL) {
+    int truth = PyObject_IsTrue(result);
+    Py_DECREF(result);
+    if (truth >= 0) {
+      defer = truth;
+    }
+  }
+  if (PyErr_Occurred()) {
+    PyErr_WriteUnraisable((PyObject *)userdata);
+  }
+  PyGILState_Release(gil);
+  return defer;
+}
+
+static PyObject *set_filter(PyObject *module, PyObject *callable) {
+  (void)module;
+  if (need_policy() < 0) {
+    return NULL;
+  }
+  if (callable != Py_None && !PyCallable_Check(callable)) {
+    PyErr_SetString(PyExc_TypeError, "the filter must be callable or None");
+    return NULL;
+  }
+  lazy_bind_result status =
+      callable == Py_None ? lazy_bind_policy_set_filter(policy, NULL, NULL)
+                          : lazy_bind_policy_set_filter(policy, filter_trampoline, callable);
+  if (status != LAZY_BIND_OK) {
+    return raise_status("lazy_bind_policy_set_filter", status);
+  }
+  /* Every decide call runs with the GIL held, as does this one: none can
+   * still be using the old callable, so it may go now. */
+  PyObject *kept = callable == Py_None ? NULL : callable;
+  Py_XINCREF(kept);
+  Py_XSETREF(filter_callable, kept);
+  Py_RETURN_NONE;
 }
 
 static PyObject *policy_mode(PyObject *module, PyObject *unused) {
@@ -836,6 +899,9 @@ static PyMethodDef native_methods[] = {
     {"set_policy", set_policy, METH_VARARGS,
      "set_policy(text)\n--\n\nParses policy text (raises PolicyError naming line and column) "
      "and makes it the policy in force."},
+    {"set_filter", set_filter, METH_O,
+     "set_filter(callable)\n--\n\nInstalls filter(importer, target, fromlist) -> bool on the "
+     "policy (False: import eagerly); None removes it."},
     {"policy_mode", policy_mode, METH_NOARGS,
      "policy_mode()\n--\n\nThe mode in force: 0 none, 1 normal, 2 all."},
     {"set_mode", set_mode, METH_VARARGS, "set_mode(mode)\n--\n\nSets the mode (0, 1 or 2)."},

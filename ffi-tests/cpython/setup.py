@@ -1,0 +1,55 @@
+"""Builds lazy_bind._native against the crate's C header and static library.
+
+The crate lives two directories up (override with LAZY_BIND_REPO=/path). The
+build runs `cargo build --release --lib` with CARGO_TARGET_DIR set to
+`<repo>/target/cpython-adaptor` (its own directory, so it never waits for a
+`cargo test` that holds the main target directory's lock), then links
+`liblazy_bind.a` into the extension. The C source includes only
+`include/lazy_bind.h` besides Python.h.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).resolve().parent
+REPO = Path(os.environ.get("LAZY_BIND_REPO", HERE.parents[1])).resolve()
+TARGET = REPO / "target" / "cpython-adaptor"
+ARCHIVE = TARGET / "release" / "liblazy_bind.a"
+
+
+class BuildWithCargo(build_ext):
+    """Builds the crate's static library before compiling the extension."""
+
+    def run(self):
+        if not (REPO / "Cargo.toml").is_file() or not (REPO / "include" / "lazy_bind.h").is_file():
+            raise SystemExit(
+                f"lazy_bind crate not found at {REPO} (set LAZY_BIND_REPO to the repository root)"
+            )
+        env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
+        subprocess.run(
+            ["cargo", "build", "--release", "--lib", "--manifest-path", str(REPO / "Cargo.toml")],
+            check=True,
+            env=env,
+        )
+        if not ARCHIVE.is_file():
+            raise SystemExit(f"cargo did not produce {ARCHIVE}")
+        super().run()
+
+
+native = Extension(
+    "lazy_bind._native",
+    sources=["src/lazy_bind/_native.c"],
+    include_dirs=[str(REPO / "include")],
+    extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers"],
+    extra_objects=[str(ARCHIVE)],
+    # The native libraries Rust's standard library needs, and keep the
+    # crate's symbols private to this extension.
+    libraries=["pthread", "dl", "m", "rt", "util", "gcc_s"],
+    extra_link_args=["-Wl,--exclude-libs,ALL"],
+)
+
+setup(ext_modules=[native], cmdclass={"build_ext": BuildWithCargo})

@@ -1,0 +1,173 @@
+"""What is deferred, and what a placeholder turns into on first use."""
+
+
+def test_module_is_absent_until_first_use(run):
+    out = run(
+        """
+        import sys
+        import plain_mod
+        print("before", "plain_mod" in sys.modules, type(plain_mod).__name__)
+        print("value", plain_mod.VALUE)
+        print("after", "plain_mod" in sys.modules)
+        """
+    ).stdout.split("\n")
+    assert out[:3] == ["before False LazyModule", "value 42", "after True"]
+
+
+def test_placeholder_is_a_module(run):
+    run(
+        """
+        import types
+        import plain_mod
+        assert isinstance(plain_mod, types.ModuleType)
+        assert "not imported yet" in repr(plain_mod)
+        """
+    )
+
+
+def test_dotted_import_binds_the_top_package(run):
+    out = run(
+        """
+        import sys
+        import apkg.sub.leaf
+        print(sorted(m for m in sys.modules if m.startswith("apkg")))
+        print(apkg.sub.leaf.VALUE)
+        print(sorted(m for m in sys.modules if m.startswith("apkg")))
+        """
+    ).stdout.split("\n")
+    assert out[:3] == ["[]", "leaf", "['apkg', 'apkg.sub', 'apkg.sub.leaf']"]
+
+
+def test_two_submodules_share_one_placeholder(run):
+    run(
+        """
+        import sys
+        import apkg.sub
+        first = apkg
+        import apkg.sub.leaf
+        assert apkg is first and "apkg" not in sys.modules
+        assert apkg.sub.leaf.VALUE == "leaf"
+        assert "apkg.sub.leaf" in sys.modules
+        """
+    )
+
+
+def test_aliased_submodule_is_deferred(run):
+    out = run(
+        """
+        import sys
+        import apkg.sub.leaf as leaf
+        print("apkg" in sys.modules, "apkg" in globals(), type(leaf).__name__)
+        print(leaf.VALUE, leaf is sys.modules["apkg.sub.leaf"])
+        """
+    ).stdout.split("\n")
+    assert out[:2] == ["False False LazyModule", "leaf True"]
+
+
+def test_partially_initialised_parent_package(run):
+    run(
+        """
+        import pkg
+        assert pkg.X == 6
+        import email.mime.text, xml.dom.minidom, importlib.util
+        assert email.mime.text.MIMEText("x")["Content-Type"].startswith("text/plain")
+        assert xml.dom.minidom.parseString("<a/>").documentElement.tagName == "a"
+        assert importlib.util.find_spec("json") is not None
+        """
+    )
+
+
+def test_library_module_level_imports_stay_lazy(run):
+    run(
+        """
+        import sys
+        from libmod import value
+        assert "libmod" in sys.modules and "plain_mod" not in sys.modules
+        assert value() == 42
+        """
+    )
+
+
+def test_finding_the_module_is_deferred_too(run):
+    # A module that does not exist: no error until it is used.
+    out = run(
+        """
+        import no_such_module_anywhere
+        print("deferred")
+        """
+    ).stdout
+    assert out == "deferred\n"
+
+
+def test_resolution_rebinds_the_global_name(run):
+    run(
+        """
+        import sys
+        import plain_mod
+        plain_mod.VALUE
+        assert globals()["plain_mod"] is sys.modules["plain_mod"]
+        """
+    )
+
+
+def test_user_rebinding_is_never_overwritten(run):
+    run(
+        """
+        import plain_mod
+        copy = plain_mod
+        plain_mod = "mine"
+        assert copy.VALUE == 42
+        assert plain_mod == "mine"
+        """
+    )
+
+
+def test_copied_references_forward_to_the_module(run):
+    run(
+        """
+        import sys, types
+        import plain_mod
+        copy = plain_mod
+        assert copy.VALUE == 42
+        real = sys.modules["plain_mod"]
+        assert type(copy) is types.ModuleType and isinstance(copy, types.ModuleType)
+        assert copy.__dict__ is real.__dict__ and repr(copy) == repr(real)
+        copy.NEW = 1
+        assert real.NEW == 1
+        real.OTHER = 2
+        assert copy.OTHER == 2
+        assert sorted(dir(copy)) == sorted(dir(real))
+        """
+    )
+
+
+def test_module_body_runs_once_for_many_importers(run):
+    run(
+        """
+        import plain_mod
+        first = plain_mod
+        exec("import plain_mod", ns := {"__name__": "other"})
+        assert ns["plain_mod"].VALUE == 42 and first.VALUE == 42
+        import record
+        assert record.hits["plain_mod"] == 1, record.hits
+        """
+    )
+
+
+def test_library_api_enable_and_disable_without_resolving(run_plain):
+    run_plain(
+        """
+        import sys
+        import lazy_bind
+        import plain_mod as early
+        lazy_bind.enable()
+        assert lazy_bind.enabled()
+        import slow_mod
+        assert "slow_mod" not in sys.modules
+        assert lazy_bind.disable(resolve_pending=False) == []
+        assert not lazy_bind.enabled() and "slow_mod" not in sys.modules
+        import apkg
+        assert "apkg" in sys.modules
+        assert slow_mod.VALUE == 1
+        """
+    )

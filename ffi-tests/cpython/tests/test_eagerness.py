@@ -1,0 +1,119 @@
+"""Imports that are never deferred."""
+
+import textwrap
+
+import pytest
+
+EAGER_CONTEXTS = {
+    "try": """
+        try:
+            import plain_mod
+        except ImportError:
+            pass
+        """,
+    "finally": """
+        try:
+            pass
+        finally:
+            import plain_mod
+        """,
+    "with": """
+        import contextlib
+        with contextlib.nullcontext():
+            import plain_mod
+        """,
+    "function": """
+        def load():
+            import plain_mod
+        load()
+        """,
+    "class body": """
+        class Holder:
+            import plain_mod
+        """,
+    "loop": """
+        for _ in range(1):
+            import plain_mod
+        """,
+    "from import": """
+        from plain_mod import VALUE
+        """,
+    "star import": """
+        from plain_mod import *
+        """,
+    "__import__ call": """
+        __import__("plain_mod")
+        """,
+    "import_module call": """
+        import importlib
+        importlib.import_module("plain_mod")
+        """,
+    "eager section": """
+        import lazy_bind
+        section = lazy_bind.eager()
+        section.__enter__()
+        import plain_mod
+        section.__exit__(None, None, None)
+        """,
+}
+
+
+@pytest.mark.parametrize("context", sorted(EAGER_CONTEXTS))
+def test_context_is_eager(run, context):
+    run(textwrap.dedent(EAGER_CONTEXTS[context]) + "\nimport sys\nassert 'plain_mod' in sys.modules\n")
+
+
+def test_module_level_if_block_is_lazy(run):
+    run(
+        """
+        import sys
+        if True:
+            import plain_mod
+        assert "plain_mod" not in sys.modules
+        """
+    )
+
+
+def test_future_import_works(run):
+    run(
+        """
+        from __future__ import annotations
+        def f(x: Undefined) -> None: pass
+        assert f.__annotations__["x"] == "Undefined"
+        """
+    )
+
+
+def test_opt_out_makes_a_target_eager(run):
+    run(
+        """
+        import sys
+        import apkg.sub.leaf
+        import plain_mod
+        assert "apkg.sub.leaf" in sys.modules and "plain_mod" not in sys.modules
+        import lazy_bind
+        assert lazy_bind.explain("__main__", "apkg.sub.leaf").startswith("eager: target opt-out")
+        assert lazy_bind.explain("__main__", "plain_mod").startswith("defer")
+        """,
+        args=["--policy", "eager-target apkg.*"],
+    )
+
+
+def test_disable_resolves_pending_and_reports_every_failure(run):
+    run(
+        """
+        import sys
+        import lazy_bind
+        import plain_mod
+        import broken_mod
+        import no_such_module_anywhere
+        failures = lazy_bind.disable(resolve_pending=True)
+        assert "plain_mod" in sys.modules
+        assert len(failures) == 2, failures
+        assert any("broken_mod" in f for f in failures)
+        assert any("no_such_module_anywhere" in f for f in failures)
+        import json
+        assert "json" in sys.modules and not lazy_bind.enabled()
+        assert plain_mod.VALUE == 42
+        """
+    )

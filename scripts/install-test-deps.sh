@@ -9,7 +9,15 @@ command -v cc >/dev/null || missing+=(gcc)
 command -v c++ >/dev/null || missing+=(g++)
 command -v valgrind >/dev/null || missing+=(valgrind)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
-command -v python3 >/dev/null || missing+=(python3 python3-venv python3-dev)
+# The CPython adaptor's tests build a C extension in a venv: Python >= 3.11
+# with venv, ensurepip and its headers.
+if ! python3 - <<'PY' 2>/dev/null; then
+import os, sys, sysconfig, venv, ensurepip
+assert sys.version_info >= (3, 11)
+assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))
+PY
+    missing+=(python3 python3-venv python3-dev)
+fi
 if ((${#missing[@]})); then
     echo "installing: ${missing[*]}"
     sudo=""

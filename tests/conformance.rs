@@ -141,6 +141,82 @@ fn cpython_agrees_with_the_eager_model() {
     }
 }
 
+fn from(module: &str, name: &str) -> Stmt {
+    Stmt::Import(Import::From {
+        level: 0,
+        module: module.to_owned(),
+        names: vec![(name.to_owned(), None)],
+    })
+}
+
+fn call(name: &str) -> Stmt {
+    Stmt::Call(name.to_owned())
+}
+
+/// Programs on which CPython once disagreed with the model, with what
+/// CPython 3.11 prints for them.
+fn cpython_regressions() -> Vec<(Program, &'static str)> {
+    vec![
+        // A loaded submodule is returned from `sys.modules` without
+        // importing its failed parent again.
+        (
+            Program {
+                modules: vec![
+                    module("p", true, vec![import("p.b"), Stmt::Raise]),
+                    module(
+                        "p.b",
+                        false,
+                        vec![Stmt::Assign {
+                            name: "v".to_owned(),
+                            value: 1,
+                        }],
+                    ),
+                ],
+                main: vec![import("p"), from("p.b", "v"), read("v", &[])],
+            },
+            "ran p\nran p.b\nerror __main__:1 raised p\nvalue __main__:3 1\n",
+        ),
+        // `from p.q import c` imports the missing submodule through
+        // `__import__('p.q.c')`, which imports the failed top package `p`
+        // again.
+        (
+            Program {
+                modules: vec![
+                    module("reg", false, vec![Stmt::NewRegistry, from("p.q", "c")]),
+                    module("p", true, vec![import("reg"), read("reg", &[])]),
+                    module("p.q", true, vec![]),
+                    module("p.q.c", false, vec![import("reg"), call("reg")]),
+                ],
+                main: vec![import("p"), import("p.q.c")],
+            },
+            "ran p\nran reg\nran p.q\nran p.q.c\nerror __main__:1 attribute f\n\
+             ran p.q.c\nran reg\nran p\nvalue p:2 <module reg>\nerror __main__:2 attribute f\n",
+        ),
+    ]
+}
+
+#[test]
+fn the_eager_model_keeps_cpythons_corner_cases() {
+    let eager = Policy::builder().mode(Mode::None).build();
+    let python = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .output()
+        .is_ok();
+    let scratch = std::env::temp_dir().join("lazy_bind-conformance");
+    for (program, cpython) in cpython_regressions() {
+        assert_eq!(predict(&program, &eager).to_string(), cpython, "{program}");
+        if python && !cfg!(miri) {
+            check(
+                &mut PythonRuntime::eager("python3", &scratch),
+                &program,
+                &eager,
+            )
+            .unwrap_or_else(|mismatch| panic!("{mismatch}"));
+        }
+    }
+}
+
 /// The generator reaches every documented difference between eager and
 /// lazy runs, so the differential test exercises each of them.
 #[test]

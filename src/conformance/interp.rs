@@ -455,12 +455,15 @@ impl World {
             Import::From { names, .. } => {
                 let source = imported;
                 // _handle_fromlist: a package imports each missing name as a
-                // submodule if there is one.
+                // submodule if there is one, through `__import__(full)`,
+                // which also imports the top package again if it left
+                // `sys.modules` (a failed body).
                 if source.package {
                     for (name, _) in names {
                         let submodule = format!("{target}.{name}");
                         if source.get(name).is_none() && self.program.module(&submodule).is_some() {
                             self.import_module(backend, &submodule)?;
+                            self.import_module(backend, &module_top_name(&submodule))?;
                         }
                     }
                 }

@@ -31,7 +31,6 @@ mod trace;
 
 pub use fake::FakeRuntime;
 pub use harness::{check, run_cases, ConformanceRuntime, Mismatch, Runs};
-pub use interp::{ModuleObject, Value};
 pub use model::{predict, Difference, Prediction};
 pub use program::{function_label, label, Expr, Import, ModuleSource, Program, Stmt, MAIN};
 pub use python::{write_python, PythonRuntime};

@@ -25,6 +25,8 @@
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "testing")]
+pub mod conformance;
 pub mod docs;
 mod engine;
 mod error;

@@ -1,0 +1,308 @@
+//! The conformance kit against the engine: generated programs run through
+//! the fake runtime (engine + `Importer`) must observe what the model
+//! predicts, eagerly and lazily; and the model's eager prediction must be
+//! what CPython observes.
+
+use lazy_bind::conformance::{
+    check, predict, run_cases, write_python, Difference, Event, Expr, FakeRuntime, Import,
+    ModuleSource, Prediction, Program, PythonRuntime, Runs, Stmt, Trace,
+};
+use std::collections::HashSet;
+
+use lazy_bind::policy::{Mode, Policy};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRunner};
+
+const CASES: u32 = if cfg!(miri) { 20 } else { 10_000 };
+
+#[test]
+fn fake_runtime_matches_the_model() {
+    let config = Config {
+        failure_persistence: None,
+        // XorShift: ChaCha, the default, dominates the run time in debug.
+        rng_algorithm: RngAlgorithm::XorShift,
+        ..Config::with_cases(CASES)
+    };
+    if let Err(report) = run_cases(&mut FakeRuntime, config, Runs::EagerAndLazy) {
+        panic!("{report}");
+    }
+}
+
+fn module(name: &str, package: bool, body: Vec<Stmt>) -> ModuleSource {
+    ModuleSource {
+        name: name.to_owned(),
+        package,
+        body,
+    }
+}
+
+fn import(target: &str) -> Stmt {
+    Stmt::Import(Import::Module {
+        target: target.to_owned(),
+        alias: None,
+    })
+}
+
+fn read(name: &str, attrs: &[&str]) -> Stmt {
+    Stmt::Read(Expr {
+        name: name.to_owned(),
+        attrs: attrs.iter().map(|a| (*a).to_owned()).collect(),
+    })
+}
+
+/// `plugin` registers itself into `reg`; main imports both and reads the
+/// registry. Lazily the plugin never runs, so the registry is empty: the
+/// model predicts it and names the difference.
+fn registry_program() -> Program {
+    Program {
+        modules: vec![
+            module("reg", false, vec![Stmt::NewRegistry]),
+            module(
+                "plugin",
+                false,
+                vec![import("reg"), Stmt::Register("reg".to_owned())],
+            ),
+        ],
+        main: vec![import("plugin"), import("reg"), read("reg", &["items"])],
+    }
+}
+
+#[test]
+fn a_deferred_registration_is_predicted_not_filtered() {
+    let program = registry_program();
+    let lazy = Policy::builder().mode(Mode::All).build();
+    let prediction = Prediction::new(&program, &lazy);
+    let value = |trace: &Trace| {
+        trace.0.iter().find_map(|e| match e {
+            Event::Value { value, .. } => Some(value.clone()),
+            _ => None,
+        })
+    };
+    assert_eq!(value(&prediction.eager).as_deref(), Some("[plugin]"));
+    assert_eq!(value(&prediction.lazy).as_deref(), Some("[]"));
+    assert!(prediction
+        .differences()
+        .contains(&Difference::DeferredRegistration {
+            label: "__main__:3".to_owned()
+        }));
+    check(&mut FakeRuntime, &program, &lazy).unwrap();
+    // An opt-out for the plugin restores the eager meaning.
+    let opt_out = Policy::builder()
+        .mode(Mode::All)
+        .eager_target("plugin")
+        .unwrap()
+        .build();
+    assert_eq!(predict(&program, &opt_out), prediction.eager);
+    check(&mut FakeRuntime, &program, &opt_out).unwrap();
+}
+
+#[test]
+fn a_program_prints_as_python_source() {
+    let text = registry_program().to_string();
+    assert!(
+        text.contains("# module plugin\n    import reg\n    reg.items.append('plugin')\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    _obs('__main__:3', reg.items)\n"),
+        "{text}"
+    );
+}
+
+/// The model's eager prediction of 50 generated programs (shrunk on
+/// failure) equals CPython's output. Skipped, with a note, when `python3`
+/// is not on the path. `LAZY_BIND_CPYTHON_CASES=N` runs N programs.
+///
+/// The lazy run of the CPython adaptor is the same call with
+/// `PythonRuntime::lazy("python3", ...)` and `Runs::Lazy`.
+#[test]
+fn cpython_agrees_with_the_eager_model() {
+    let cases = python_cases();
+    if cases == 0 {
+        return;
+    }
+    if std::process::Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .output()
+        .is_err()
+    {
+        eprintln!("python3 not found: CPython comparison skipped");
+        return;
+    }
+    let scratch = std::env::temp_dir().join("lazy_bind-conformance");
+    let mut python = PythonRuntime::eager("python3", scratch);
+    let config = Config {
+        failure_persistence: None,
+        ..Config::with_cases(cases)
+    };
+    if let Err(report) = run_cases(&mut python, config, Runs::Eager) {
+        panic!("CPython disagrees with the eager model:\n{report}");
+    }
+}
+
+fn from(module: &str, name: &str) -> Stmt {
+    Stmt::Import(Import::From {
+        level: 0,
+        module: module.to_owned(),
+        names: vec![(name.to_owned(), None)],
+    })
+}
+
+fn call(name: &str) -> Stmt {
+    Stmt::Call(name.to_owned())
+}
+
+/// Programs on which CPython once disagreed with the model, with what
+/// CPython 3.11 prints for them.
+fn cpython_regressions() -> Vec<(Program, &'static str)> {
+    vec![
+        // A loaded submodule is returned from `sys.modules` without
+        // importing its failed parent again.
+        (
+            Program {
+                modules: vec![
+                    module("p", true, vec![import("p.b"), Stmt::Raise]),
+                    module(
+                        "p.b",
+                        false,
+                        vec![Stmt::Assign {
+                            name: "v".to_owned(),
+                            value: 1,
+                        }],
+                    ),
+                ],
+                main: vec![import("p"), from("p.b", "v"), read("v", &[])],
+            },
+            "ran p\nran p.b\nerror __main__:1 raised p\nvalue __main__:3 1\n",
+        ),
+        // `from p.q import c` imports the missing submodule through
+        // `__import__('p.q.c')`, which imports the failed top package `p`
+        // again.
+        (
+            Program {
+                modules: vec![
+                    module("reg", false, vec![Stmt::NewRegistry, from("p.q", "c")]),
+                    module("p", true, vec![import("reg"), read("reg", &[])]),
+                    module("p.q", true, vec![]),
+                    module("p.q.c", false, vec![import("reg"), call("reg")]),
+                ],
+                main: vec![import("p"), import("p.q.c")],
+            },
+            "ran p\nran reg\nran p.q\nran p.q.c\nerror __main__:1 attribute f\n\
+             ran p.q.c\nran reg\nran p\nvalue p:2 <module reg>\nerror __main__:2 attribute f\n",
+        ),
+    ]
+}
+
+#[test]
+fn the_eager_model_keeps_cpythons_corner_cases() {
+    let eager = Policy::builder().mode(Mode::None).build();
+    let python = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .output()
+        .is_ok();
+    let scratch = std::env::temp_dir().join("lazy_bind-conformance");
+    for (program, cpython) in cpython_regressions() {
+        assert_eq!(predict(&program, &eager).to_string(), cpython, "{program}");
+        if python && !cfg!(miri) {
+            check(
+                &mut PythonRuntime::eager("python3", &scratch),
+                &program,
+                &eager,
+            )
+            .unwrap_or_else(|mismatch| panic!("{mismatch}"));
+        }
+    }
+}
+
+/// The generator reaches every documented difference between eager and
+/// lazy runs, so the differential test exercises each of them.
+#[test]
+fn generated_programs_cover_every_difference() {
+    let mut runner = TestRunner::deterministic();
+    let strategy = lazy_bind::conformance::case();
+    let mut seen = HashSet::new();
+    for _ in 0..if cfg!(miri) { 0 } else { 1000 } {
+        let case = strategy.new_tree(&mut runner).unwrap().current();
+        for difference in Prediction::new(&case.program, &case.policy).differences() {
+            seen.insert(std::mem::discriminant(&difference));
+        }
+    }
+    if cfg!(miri) {
+        return;
+    }
+    let label = String::new();
+    for kind in [
+        Difference::BodiesDeferred,
+        Difference::DeferredRegistration {
+            label: label.clone(),
+        },
+        Difference::ValueChanged { label },
+        Difference::ErrorMoved,
+        Difference::LazyCycle,
+    ] {
+        assert!(
+            seen.contains(&std::mem::discriminant(&kind)),
+            "never generated: {kind:?}"
+        );
+    }
+}
+
+/// 50 CPython programs by default; `LAZY_BIND_CPYTHON_CASES=N` runs N.
+fn python_cases() -> u32 {
+    if cfg!(miri) {
+        return 0;
+    }
+    std::env::var("LAZY_BIND_CPYTHON_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50)
+}
+
+#[test]
+fn traces_round_trip_through_their_text_form() {
+    let program = registry_program();
+    let lazy = Policy::builder().mode(Mode::All).build();
+    for trace in [
+        predict(&program, &lazy.with_mode(Mode::None)),
+        predict(&program, &lazy),
+    ] {
+        assert!(!trace.0.is_empty());
+        assert_eq!(Trace::parse(&trace.to_string()), Ok(trace));
+    }
+    let error = Trace::parse("ran m\nvalue m:1\n").unwrap_err();
+    assert_eq!(error.line, 2);
+    assert_eq!(error.text, "value m:1");
+    assert!(Trace::parse("error __main__:1 exploded\n").is_err());
+}
+
+#[test]
+fn a_program_is_written_as_a_python_package_tree() {
+    let program = Program {
+        modules: vec![
+            module("p", true, vec![]),
+            module("p.q", true, vec![]),
+            module("p.q.c", false, vec![Stmt::Raise]),
+        ],
+        main: vec![import("p.q.c")],
+    };
+    let dir = std::env::temp_dir().join(format!("lazy_bind-layout-{}", std::process::id()));
+    write_python(&program, &dir).unwrap();
+    let read = |path: &str| std::fs::read_to_string(dir.join(path)).unwrap();
+    assert_eq!(read("p/__init__.py"), "_ran('p')\n");
+    assert_eq!(read("p/q/__init__.py"), "_ran('p.q')\n");
+    assert_eq!(
+        read("p/q/c.py"),
+        "_ran('p.q.c')\nraise RuntimeError('p.q.c')\n"
+    );
+    let main = read("main.py");
+    assert!(
+        main.contains(
+            "try:\n    import p.q.c\nexcept Exception as error:\n    _err('__main__:1', error)\n"
+        ),
+        "{main}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

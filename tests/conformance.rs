@@ -3,6 +3,8 @@
 //! predicts, eagerly and lazily; and the model's eager prediction must be
 //! what CPython observes.
 
+mod common;
+
 use lazy_bind::conformance::{
     check, predict, run_cases, write_python, Difference, Event, Expr, FakeRuntime, Import,
     ModuleSource, Prediction, Program, PythonRuntime, Runs, Stmt, Trace,
@@ -110,34 +112,42 @@ fn a_program_prints_as_python_source() {
 }
 
 /// The model's eager prediction of 50 generated programs (shrunk on
-/// failure) equals CPython's output. Skipped, with a note, when `python3`
-/// is not on the path. `LAZY_BIND_CPYTHON_CASES=N` runs N programs.
-///
-/// The lazy run of the CPython adaptor is the same call with
-/// `PythonRuntime::lazy("python3", ...)` and `Runs::Lazy`.
+/// failure) equals what CPython prints. `LAZY_BIND_CPYTHON_CASES=N` runs N
+/// programs. A missing `python3` fails the test.
 #[test]
 fn cpython_agrees_with_the_eager_model() {
-    let cases = python_cases();
-    if cases == 0 {
-        return;
-    }
-    if std::process::Command::new("python3")
-        .arg("-c")
-        .arg("pass")
-        .output()
-        .is_err()
-    {
-        eprintln!("python3 not found: CPython comparison skipped");
-        return;
-    }
-    let scratch = std::env::temp_dir().join("lazy_bind-conformance");
+    let scratch = std::env::temp_dir().join("lazy_bind-conformance-eager");
     let mut python = PythonRuntime::eager("python3", scratch);
     let config = Config {
         failure_persistence: None,
-        ..Config::with_cases(cases)
+        ..Config::with_cases(python_cases())
     };
     if let Err(report) = run_cases(&mut python, config, Runs::Eager) {
         panic!("CPython disagrees with the eager model:\n{report}");
+    }
+}
+
+/// The same programs run lazily under the CPython adaptor
+/// (`python -m lazy_bind main.py`, the policy in `LAZY_BIND_POLICY`) observe
+/// what the model predicts for a lazy run.
+///
+/// Not in the default run yet: it still finds divergences around package
+/// bodies that failed and run again (see "Known divergences" in
+/// `docs/conformance.md`). Run it with
+/// `cargo test --all-features --test conformance -- --ignored`.
+#[test]
+#[ignore = "known divergences of the CPython adaptor: docs/conformance.md"]
+fn cpython_adaptor_agrees_with_the_lazy_model() {
+    let python = common::cpython::adaptor_python();
+    let python = python.to_str().expect("the venv path is UTF-8");
+    let scratch = std::env::temp_dir().join("lazy_bind-conformance-lazy");
+    let mut adaptor = PythonRuntime::lazy(python, scratch);
+    let config = Config {
+        failure_persistence: None,
+        ..Config::with_cases(python_cases())
+    };
+    if let Err(report) = run_cases(&mut adaptor, config, Runs::Lazy) {
+        panic!("the CPython adaptor disagrees with the lazy model:\n{report}");
     }
 }
 
@@ -300,7 +310,7 @@ fn a_program_is_written_as_a_python_package_tree() {
     let main = read("main.py");
     assert!(
         main.contains(
-            "try:\n    import p.q.c\nexcept Exception as error:\n    _err('__main__:1', error)\n"
+            "try:\n    exec(compile('import p.q.c\\n', 'main.py', 'exec'), globals())\nexcept Exception as error:\n    _err('__main__:1', error)\n"
         ),
         "{main}"
     );

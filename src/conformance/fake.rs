@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use super::harness::ConformanceRuntime;
 use super::interp::{Backend, ModuleObject, Value, World};
+use super::model::Semantics;
 use super::program::Program;
 use super::trace::{ErrorKind, Trace};
 use crate::imports::{ImportError, ImportRuntime, ImportSpec, Importer, NamespaceId};
@@ -21,7 +22,11 @@ pub struct FakeRuntime;
 
 impl ConformanceRuntime for FakeRuntime {
     fn run(&mut self, program: &Program, policy: &Policy) -> Result<Trace, String> {
-        let world = Arc::new(World::new(Arc::new(program.clone()), policy.clone()));
+        let world = Arc::new(World::new(
+            Arc::new(program.clone()),
+            policy.clone(),
+            Semantics::default(),
+        ));
         let hooks = Arc::new(Hooks {
             world: Arc::downgrade(&world),
             importer: OnceLock::new(),

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::model::Semantics;
 use super::program::{function_label, label, Expr, Import, Program, Stmt, MAIN};
 use super::trace::{ErrorKind, Event, Trace};
 use crate::imports::ImportSpec;
@@ -103,6 +104,12 @@ pub(crate) trait Backend: Send + Sync {
 struct State {
     /// `sys.modules`: each module and whether its body finished.
     modules: HashMap<String, (Arc<ModuleObject>, bool)>,
+    /// The modules that lazy resolutions in progress are importing (as the
+    /// stock adaptor's entries name them), innermost last.
+    lazy_imports: Vec<String>,
+    /// Set by a lazy resolution that met its own import in progress and
+    /// handed out the partial module instead (see [`World::cycle_fallback`]).
+    fell_back: bool,
     trace: Vec<Event>,
     next_namespace: u64,
 }
@@ -111,14 +118,16 @@ struct State {
 pub(crate) struct World {
     pub(crate) program: Arc<Program>,
     policy: Policy,
+    semantics: Semantics,
     state: Mutex<State>,
 }
 
 impl World {
-    pub(crate) fn new(program: Arc<Program>, policy: Policy) -> World {
+    pub(crate) fn new(program: Arc<Program>, policy: Policy, semantics: Semantics) -> World {
         World {
             program,
             policy,
+            semantics,
             state: Mutex::default(),
         }
     }
@@ -142,7 +151,7 @@ impl World {
         }
     }
 
-    fn sys_module(&self, name: &str) -> Option<Arc<ModuleObject>> {
+    pub(crate) fn sys_module(&self, name: &str) -> Option<Arc<ModuleObject>> {
         lock(&self.state)
             .modules
             .get(name)
@@ -233,14 +242,55 @@ impl World {
         module: &ModuleObject,
         name: &str,
     ) -> Result<Option<Value>, ErrorKind> {
+        Ok(self.load_noting_fallback(backend, module, name)?.0)
+    }
+
+    /// [`World::load`], also saying whether the value is a partial module
+    /// handed out by a [`World::cycle_fallback`] (then not rebound).
+    fn load_noting_fallback(
+        &self,
+        backend: &dyn Backend,
+        module: &ModuleObject,
+        name: &str,
+    ) -> Result<(Option<Value>, bool), ErrorKind> {
         match module.get(name) {
             Some(Value::Lazy(handle)) => {
+                lock(&self.state).fell_back = false;
                 let value = backend.resolve(self, handle)?;
-                module.rebind(name, handle, value.clone());
-                Ok(Some(value))
+                let fell_back = std::mem::take(&mut lock(&self.state).fell_back);
+                if !fell_back {
+                    module.rebind(name, handle, value.clone());
+                }
+                Ok((Some(value), fell_back))
             }
-            other => Ok(other),
+            other => Ok((other, false)),
         }
+    }
+
+    /// Under [`Semantics::lazy_cycle_on_partial_module`], when a lazy
+    /// resolution needs an import that a lazy resolution in progress on this
+    /// thread is doing (`importing` names those imports): the partial module
+    /// `name`, as the stock adaptor hands it out, or a cycle error when
+    /// there is none. `None` when the rule does not apply.
+    pub(crate) fn cycle_fallback(
+        &self,
+        importing: &[String],
+        name: &str,
+    ) -> Option<Result<Value, ErrorKind>> {
+        let mut state = lock(&self.state);
+        let applies = self.semantics.lazy_cycle_on_partial_module
+            && importing.iter().any(|n| state.lazy_imports.contains(n));
+        if !applies {
+            return None;
+        }
+        Some(match state.modules.get(name) {
+            Some((module, _)) => {
+                let module = Arc::clone(module);
+                state.fell_back = true;
+                Ok(Value::Module(module))
+            }
+            None => Err(ErrorKind::Cycle),
+        })
     }
 
     fn eval(
@@ -249,13 +299,30 @@ impl World {
         module: &ModuleObject,
         expr: &Expr,
     ) -> Result<Value, ErrorKind> {
-        let mut value = self
-            .load(backend, module, &expr.name)?
-            .ok_or_else(|| ErrorKind::Name(expr.name.clone()))?;
-        for attr in &expr.attrs {
-            value = self.attribute(backend, &value, attr)?;
+        let (value, fell_back) = self.load_noting_fallback(backend, module, &expr.name)?;
+        let mut value = value.ok_or_else(|| ErrorKind::Name(expr.name.clone()))?;
+        for (i, attr) in expr.attrs.iter().enumerate() {
+            value = match self.attribute(backend, &value, attr) {
+                // The adaptor reports the cycle when the partial module
+                // lacks the attribute.
+                Err(ErrorKind::Attribute(_)) if i == 0 && fell_back => {
+                    return Err(ErrorKind::Cycle)
+                }
+                other => other?,
+            };
         }
         Ok(value)
+    }
+
+    /// Runs `body` while a lazy resolution imports `modules`.
+    pub(crate) fn lazily_importing<T>(&self, modules: Vec<String>, body: impl FnOnce() -> T) -> T {
+        let count = modules.len();
+        lock(&self.state).lazy_imports.extend(modules);
+        let result = body();
+        let mut state = lock(&self.state);
+        let keep = state.lazy_imports.len() - count;
+        state.lazy_imports.truncate(keep);
+        result
     }
 
     fn attribute(
@@ -408,7 +475,9 @@ impl World {
             fromlist: &fromlist,
             context: ImportContext::MODULE_LEVEL,
         };
-        if self.policy.decide(&query).is_defer() {
+        let deferrable =
+            self.semantics.defer_from_imports || !matches!(import, Import::From { .. });
+        if deferrable && self.policy.decide(&query).is_defer() {
             for (name, handle) in backend.defer(self, module, &spec) {
                 module.set(&name, Value::Lazy(handle));
             }

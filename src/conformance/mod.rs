@@ -31,7 +31,7 @@ mod trace;
 
 pub use fake::FakeRuntime;
 pub use harness::{check, run_cases, ConformanceRuntime, Mismatch, Runs};
-pub use model::{predict, Difference, Prediction};
+pub use model::{predict, predict_with, Difference, Prediction, Semantics};
 pub use program::{function_label, label, Expr, Import, ModuleSource, Program, Stmt, MAIN};
 pub use python::{write_python, PythonRuntime};
 pub use strategy::{case, policy, program, Case, MODULES};

@@ -93,9 +93,19 @@ impl Model {
 
     fn run(&self, world: &World, target: &Target, index: usize) -> Result<Value, ErrorKind> {
         match target {
+            // Each import runs as its own adaptor entry would: the first
+            // submodule's (or the package's own) entry imports the package.
             Target::Package { top } => {
-                let value = world.import_module(self, top)?;
-                let mut next = 0;
+                let first = self.lock().list[index].submodules.first().cloned();
+                let entry = first.clone().unwrap_or_else(|| top.clone());
+                let value = world.lazily_importing(vec![entry], || {
+                    let value = world.import_module(self, top)?;
+                    if let Some(first) = &first {
+                        self.chain(world, first)?;
+                    }
+                    Ok(value)
+                })?;
+                let mut next = usize::from(first.is_some());
                 loop {
                     let name = {
                         let mut thunks = self.lock();
@@ -108,12 +118,14 @@ impl Model {
                             }
                         }
                     };
-                    self.chain(world, &name)?;
+                    world.lazily_importing(vec![name.clone()], || self.chain(world, &name))?;
                     next += 1;
                 }
                 Ok(Value::Module(value))
             }
-            Target::Module(name) => self.chain(world, name).map(Value::Module),
+            Target::Module(name) => world
+                .lazily_importing(vec![name.clone()], || self.chain(world, name))
+                .map(Value::Module),
             Target::Attribute { module, name } => {
                 let parent = self.chain(world, module)?;
                 let mut value = match parent.get(name) {
@@ -201,16 +213,37 @@ impl Backend for Model {
 
     fn resolve(&self, world: &World, handle: Handle) -> Result<Value, ErrorKind> {
         let index = (handle.stamp - 1) as usize;
-        let target = {
+        let (target, importing) = {
+            let thunks = self.lock();
+            let thunk = &thunks.list[index];
+            if let State::Done(value) = &thunk.state {
+                return Ok(value.clone());
+            }
+            // The imports this resolution does, as the stock adaptor's
+            // entries name them.
+            let importing = match &thunk.target {
+                Target::Module(name) => vec![name.clone()],
+                Target::Package { top } if thunk.submodules.is_empty() => vec![top.clone()],
+                Target::Package { .. } => thunk.submodules.clone(),
+                Target::Attribute { .. } => Vec::new(),
+            };
+            (thunk.target.clone(), importing)
+        };
+        let partial = match &target {
+            Target::Module(name) | Target::Package { top: name } => name.as_str(),
+            Target::Attribute { module, .. } => module.as_str(),
+        };
+        if let Some(fallback) = world.cycle_fallback(&importing, partial) {
+            return fallback;
+        }
+        {
             let mut thunks = self.lock();
             let thunk = &mut thunks.list[index];
-            match &thunk.state {
-                State::Done(value) => return Ok(value.clone()),
-                State::Resolving => return Err(ErrorKind::Cycle),
-                State::Pending => thunk.state = State::Resolving,
+            if matches!(thunk.state, State::Resolving) {
+                return Err(ErrorKind::Cycle);
             }
-            thunk.target.clone()
-        };
+            thunk.state = State::Resolving;
+        }
         let result = self.run(world, &target, index);
         self.lock().list[index].state = match &result {
             Ok(value) => State::Done(value.clone()),
@@ -224,8 +257,39 @@ impl Backend for Model {
 /// of a run whose imports are deferred or eager as `policy` decides for each
 /// statement (with [`Mode::None`], a plain eager run: CPython's meaning).
 pub fn predict(program: &Program, policy: &Policy) -> Trace {
-    let world = World::new(Arc::new(program.clone()), policy.clone());
+    predict_with(program, policy, Semantics::default())
+}
+
+/// [`predict`] for a runtime whose lazy imports follow `semantics`.
+pub fn predict_with(program: &Program, policy: &Policy, semantics: Semantics) -> Trace {
+    let world = World::new(Arc::new(program.clone()), policy.clone(), semantics);
     world.run(&Model::default())
+}
+
+/// Which import forms a runtime can defer at all (the policy decides among
+/// those).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Semantics {
+    /// Whether `from a import x` can be deferred. An interpreter can (the
+    /// default); the stock-CPython adaptor imports `a` at the statement,
+    /// because its placeholders cannot stand for arbitrary objects.
+    pub defer_from_imports: bool,
+    /// Whether reading a missing attribute through a lazy binding of a
+    /// module that a lazy resolution in progress is importing (its body is
+    /// still running: a circular import) reports a cycle. The stock-CPython
+    /// adaptor does, naming the chain (`LazyImportCycleError`), where eager
+    /// CPython raises `AttributeError` on the partially initialised module;
+    /// an attribute that exists is read from the partial module either way.
+    pub lazy_cycle_on_partial_module: bool,
+}
+
+impl Default for Semantics {
+    fn default() -> Self {
+        Semantics {
+            defer_from_imports: true,
+            lazy_cycle_on_partial_module: false,
+        }
+    }
 }
 
 /// A documented way in which the lazy run of a program may observe

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::harness::ConformanceRuntime;
+use super::model::Semantics;
 use super::program::{module_source, write_stmt, Program, MAIN};
 use super::trace::Trace;
 use crate::policy::{Policy, ENV_VAR};
@@ -43,6 +44,8 @@ def _err(label, error):
         kind = "raised " + str(error)
     elif isinstance(error, NameError):
         kind = "name " + str(error.name)
+    elif type(error).__name__ == "LazyImportCycleError":
+        kind = "cycle"
     elif isinstance(error, ModuleNotFoundError):
         kind = "other ModuleNotFoundError " + str(error.name)
     elif isinstance(error, ImportError):
@@ -61,10 +64,12 @@ del builtins
 
 /// Writes `program` into directory `dir` (created if needed) as Python
 /// files: a package `p.q` is `p/q/__init__.py`, a module `p.a` is
-/// `p/a.py`, and `main.py` holds the prelude and the main script, each
-/// statement in its own `try` that reports an error as
-/// `error LABEL KIND` and goes on. Running `python3 main.py` in `dir`
-/// prints the events of [`Trace`]'s format.
+/// `p/a.py`, and `main.py` holds the prelude and the main script. Each main
+/// statement runs on its own, as module-level code passed to `exec` inside a
+/// `try` that reports an error as `error LABEL KIND` and goes on: the `try`
+/// is in `main.py`'s code, not the statement's, so a lazy runtime still sees
+/// a module-level import outside any exception handler. Running
+/// `python3 main.py` in `dir` prints the events of [`Trace`]'s format.
 ///
 /// # Errors
 /// Creating a directory or writing a file failed.
@@ -86,15 +91,32 @@ pub fn write_python(program: &Program, dir: &Path) -> io::Result<()> {
     }
     let mut main = String::from(PRELUDE);
     for (index, stmt) in program.main.iter().enumerate() {
-        main.push_str("\ntry:\n");
+        let mut source = String::new();
         // Writing into a String cannot fail.
-        let _ = write_stmt(&mut main, MAIN, index, stmt, "    ");
+        let _ = write_stmt(&mut source, MAIN, index, stmt, "");
         main.push_str(&format!(
-            "except Exception as error:\n    _err('{}', error)\n",
+            "\ntry:\n    exec(compile({}, 'main.py', 'exec'), globals())\n\
+             except Exception as error:\n    _err('{}', error)\n",
+            python_string(&source),
             super::program::label(MAIN, index)
         ));
     }
     fs::write(dir.join("main.py"), main)
+}
+
+/// `text` as a single-quoted Python string literal.
+fn python_string(text: &str) -> String {
+    let mut literal = String::from("'");
+    for c in text.chars() {
+        match c {
+            '\\' => literal.push_str("\\\\"),
+            '\'' => literal.push_str("\\'"),
+            '\n' => literal.push_str("\\n"),
+            c => literal.push(c),
+        }
+    }
+    literal.push('\'');
+    literal
 }
 
 /// Runs programs under a Python command: each program is written into a
@@ -112,6 +134,7 @@ pub struct PythonRuntime {
     command: Vec<String>,
     scratch: PathBuf,
     pass_policy: bool,
+    semantics: Semantics,
 }
 
 static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
@@ -123,6 +146,7 @@ impl PythonRuntime {
             command: vec![python.to_owned()],
             scratch: scratch.into(),
             pass_policy: false,
+            semantics: Semantics::default(),
         }
     }
 
@@ -133,11 +157,22 @@ impl PythonRuntime {
             command: vec![python.to_owned(), "-m".to_owned(), "lazy_bind".to_owned()],
             scratch: scratch.into(),
             pass_policy: true,
+            // The stock adaptor imports the module of a `from` import at the
+            // statement (its own imports stay lazy), and names a circular
+            // import met through a lazy binding as a cycle.
+            semantics: Semantics {
+                defer_from_imports: false,
+                lazy_cycle_on_partial_module: true,
+            },
         }
     }
 }
 
 impl ConformanceRuntime for PythonRuntime {
+    fn semantics(&self) -> Semantics {
+        self.semantics
+    }
+
     fn run(&mut self, program: &Program, policy: &Policy) -> Result<Trace, String> {
         // Relaxed: the counter only has to hand out distinct numbers.
         let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);

@@ -251,12 +251,16 @@ def lazy_import(name, globals=None, locals=None, fromlist=(), level=0):
     if not isinstance(importer, str) or not _native.decide(importer, name, flags):
         return _original_import(name, globals, locals, fromlist, level)
     top = name.partition(".")[0]
-    if name in sys.modules and _pending_entry(name) is None:
+    if _loaded(name) and _pending_entry(name) is None:
+        # Importing it now runs no module body: no placeholder needed.
         return _original_import(name, globals, locals, fromlist, level)
     file, line = frame.f_code.co_filename, frame.f_lineno or 0
     entry = _entry_for(name, file, line)
     bound = globals.get(top)
-    if type(bound) is LazyModule:
+    # `import a.b as c` (IMPORT_NAME followed by IMPORT_FROM) binds `c`, not
+    # `a`: it must not join a placeholder bound to `a`.
+    aliased = frame.f_code.co_code[frame.f_lasti + 2] == _IMPORT_FROM
+    if type(bound) is LazyModule and not aliased:
         state = _namespace_of(bound).get(_STATE)
         if state is not None and state.name == top and state.globals is globals:
             # `import a.b` then `import a.c`: one placeholder for `a` that
@@ -265,6 +269,14 @@ def lazy_import(name, globals=None, locals=None, fromlist=(), level=0):
                 state.entries.append(entry)
             return bound
     return _placeholder(Deferred(top, [entry], globals, file, line))
+
+
+def _loaded(name):
+    """Whether ``name`` and every package above it are in ``sys.modules``
+    (a submodule can stay there after its parent's body failed, and
+    importing it would then run the parent again)."""
+    parts = name.split(".")
+    return all(".".join(parts[:i]) in sys.modules for i in range(1, len(parts) + 1))
 
 
 def install():

@@ -68,8 +68,10 @@ typedef struct lazy_bind_slot {
 static inline void *lazy_bind_get_fast(const lazy_bind_slot *slot, uint64_t stamp) {
   /* Acquire pairs with the engine's release store when it publishes the
    * value, so `value` is fully written once the word says it is there. The
-   * compare also rejects a stale handle: the word holds the current stamp. */
-  if (__atomic_load_n(&slot->word, __ATOMIC_ACQUIRE) == (stamp | LAZY_BIND_SLOT_RESOLVED)) {
+   * compare also rejects a stale handle: the word holds the current stamp.
+   * Resolved is the expected case: the compiler lays it out fall-through. */
+  if (__builtin_expect(
+          __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE) == (stamp | LAZY_BIND_SLOT_RESOLVED), 1)) {
     return slot->value;
   }
   return NULL;

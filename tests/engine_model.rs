@@ -317,13 +317,16 @@ fn op() -> impl Strategy<Value = Op> {
 proptest! {
     // Under Miri: few cases, and no failure file (Miri isolates the file system).
     #![proptest_config(ProptestConfig {
-        cases: if cfg!(miri) { 8 } else { 10_000 },
+        cases: if cfg!(miri) { 2 } else { 10_000 },
         failure_persistence: if cfg!(miri) { None } else { ProptestConfig::default().failure_persistence },
         ..ProptestConfig::default()
     })]
 
     #[test]
-    fn engine_matches_the_sequential_model(sticky in any::<bool>(), ops in prop::collection::vec(op(), 1..24)) {
+    fn engine_matches_the_sequential_model(
+        sticky in any::<bool>(),
+        ops in prop::collection::vec(op(), 1..if cfg!(miri) { 12 } else { 24 }),
+    ) {
         run(sticky, ops)?;
     }
 }

@@ -16,9 +16,10 @@ cargo test --workspace --all-features
 echo "== cargo miri test (engine core; scaled down with cfg!(miri))"
 # Not under Miri: the C/C++ and CPython tests (other processes and foreign
 # code), the fork test (Miri cannot fork), the native tests (dlopen), the
-# header check, and the safe-code policy, import and trace tests. Of the
+# header check, the allocation-counting memory test, and the safe-code
+# policy, import and trace tests. Of the
 # concurrency tests only the concurrent first-touch test runs here (about a
 # minute); the whole file takes over ten minutes under Miri:
 #   cargo +nightly miri test --test engine_concurrency
-cargo +nightly miri test --lib --test engine_basics --test engine_model --test memory
+cargo +nightly miri test --lib --test engine_basics --test engine_model
 cargo +nightly miri test --test engine_concurrency -- resolver_runs_once_per_entry

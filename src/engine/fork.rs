@@ -53,12 +53,11 @@ impl<V> Engine<V> {
             }
             if slot.stamp() == 0 {
                 // Discarded during the vanished resolution: free it now.
-                state.phase = Phase::Free;
-                state.declaration = None;
                 // SAFETY: the only thread of the process holds the lock and
                 // the resolution that owned the cell cannot run any more.
-                drop(unsafe { slot.resolver() }.take());
+                let resolver = unsafe { slot.vacate(&mut state, Phase::Free) };
                 drop(state);
+                drop(resolver);
                 if !report.allocation_lost {
                     self.table.release(index);
                 }

@@ -473,14 +473,13 @@ impl<V> Engine<V> {
             Phase::Resolved => true,
             _ => false,
         };
-        state.phase = if was_resolved {
+        let phase = if was_resolved {
             Phase::Retired
         } else {
             Phase::Free
         };
-        state.declaration = None;
         // SAFETY: we hold the lock and the phase is not `Resolving`.
-        let resolver = unsafe { slot.resolver() }.take();
+        let resolver = unsafe { slot.vacate(&mut state, phase) };
         drop(state);
         self.counters.discarded(was_resolved);
         if was_resolved {

@@ -117,14 +117,11 @@ impl<V> Engine<V> {
         result: Result<V, Error>,
     ) -> Result<&'e V, Error> {
         let mut state = slot.lock();
-        // SAFETY: the phase is still `Resolving(attempt)`, moved there by this
-        // thread; we leave it below, under the same lock.
-        let resolver = unsafe { slot.resolver() };
         if slot.stamp() != handle.stamp {
             // Discarded while we were resolving: free the slot now.
-            let resolver = resolver.take();
-            state.phase = Phase::Free;
-            state.declaration = None;
+            // SAFETY: the phase is still `Resolving(attempt)`, moved there by
+            // this thread, and we hold the lock.
+            let resolver = unsafe { slot.vacate(&mut state, Phase::Free) };
             drop(state);
             self.counters.discarded(false);
             self.table.release(handle.index);
@@ -136,6 +133,9 @@ impl<V> Engine<V> {
             drop((resolver, result));
             return Err(error);
         }
+        // SAFETY: the phase is still `Resolving(attempt)`, moved there by this
+        // thread; we leave it below, under the same lock.
+        let resolver = unsafe { slot.resolver() };
         match result {
             Ok(value) => {
                 let value = slot.publish(handle.stamp, value);

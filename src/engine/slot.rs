@@ -176,6 +176,24 @@ impl<V> Slot<V> {
         }
     }
 
+    /// Ends the slot's entry: the phase becomes `phase` (`Free`, or
+    /// `Retired` while its value waits for reclaim) and the declaration goes.
+    /// Returns the resolver for the caller to drop after releasing the lock
+    /// (dropping it runs runtime code).
+    ///
+    /// # Safety
+    /// As for [`Slot::resolver`], with `state` this slot's locked state.
+    pub(crate) unsafe fn vacate(
+        &self,
+        state: &mut State,
+        phase: Phase,
+    ) -> Option<BoxedResolver<V>> {
+        state.phase = phase;
+        state.declaration = None;
+        // SAFETY: guaranteed by the caller.
+        unsafe { self.resolver() }.take()
+    }
+
     /// The resolver cell.
     ///
     /// # Safety

@@ -58,6 +58,8 @@ impl<V> Engine<V> {
                 let resolver = unsafe { slot.vacate(&mut state, Phase::Free) };
                 drop(state);
                 drop(resolver);
+                // As when the resolution itself ends a discarded entry.
+                self.counters.discarded(false);
                 if !report.allocation_lost {
                     self.table.release(index);
                 }

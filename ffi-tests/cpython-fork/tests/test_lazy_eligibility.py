@@ -48,6 +48,24 @@ class Eligibility(LazyTestCase):
         self.assertEqual(out, ["m_class", "m_except", "m_exec_locals", "m_finally", "m_func",
                                "m_loop", "m_star", "m_try", "m_with"])
 
+    def test_star_import_copies_pending_placeholders_unresolved(self):
+        # A package whose submodule does `from pkg import *` while the
+        # package's own `from pkg.sub import Thing` is being resolved (the
+        # ctypes._endian pattern): the star import runs eagerly and copies
+        # the pending placeholder as it is instead of resolving it again.
+        out = self.run_json({
+            "pkg/__init__.py": "BASE = 1\nfrom pkg.sub import Thing\n",
+            "pkg/sub.py": "from pkg import *\nimport _lazy_imports\n"
+                          "COPIED = _lazy_imports.is_lazy(globals()['Thing'])\n"
+                          "class Thing:\n    base = BASE\n",
+        }, """
+            import json, sys
+            import pkg
+            thing = pkg.Thing
+            print(json.dumps([thing.__name__, thing.base, sys.modules['pkg.sub'].COPIED]))
+            """)
+        self.assertEqual(out, ["Thing", 1, True])
+
     def test_future_import_still_works(self):
         proc = self.run_python({}, """
             from __future__ import annotations

@@ -8,7 +8,9 @@
  */
 #define Py_LAZY_IMPORTS_IMPL
 #include "Python.h"
+#include "pycore_frame.h"
 #include "pycore_lazy_imports.h"
+#include "pycore_pystate.h"
 
 PyObject *
 _PyLazyImport_New(lazy_bind_handle handle, const char *name)
@@ -199,6 +201,22 @@ _PyLazyImport_ImportFrom(PyThreadState *tstate, PyObject *from, PyObject *name)
     }
     Py_DECREF(child);
     return _PyLazyImports_DeferAttribute(self, name);
+}
+
+PyObject *
+_PyLazyImport_StarValue(PyObject *module, PyObject *name, PyObject *locals)
+{
+    _PyInterpreterFrame *frame = _PyThreadState_GET()->cframe->current_frame;
+    if (PyModule_Check(module) && frame != NULL && locals == frame->f_globals) {
+        PyObject *value = PyDict_GetItemWithError(PyModule_GetDict(module), name);
+        if (value != NULL && _PyLazyImport_CheckExact(value)) {
+            return Py_NewRef(value);
+        }
+        if (value == NULL && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    return PyObject_GetAttr(module, name);
 }
 
 PyDoc_STRVAR(resolve_doc,

@@ -50,6 +50,13 @@ int _PyLazyImport_Defer(PyThreadState *tstate, struct _PyInterpreterFrame *frame
  * NULL with an exception set. */
 PyObject *_PyLazyImport_ImportFrom(PyThreadState *tstate, PyObject *from, PyObject *name);
 
+/* The value IMPORT_STAR copies for `name` from `module` into `locals`: a
+ * placeholder in the module's dict is copied as it is when `locals` is the
+ * running frame's module namespace (it resolves on first use there, and a
+ * package's `from sub import *` in a submodule does not force the package's
+ * own pending bindings); otherwise getattr. New reference or NULL. */
+PyObject *_PyLazyImport_StarValue(PyObject *module, PyObject *name, PyObject *locals);
+
 /* Start-up: reads -X lazy_imports*, PYTHON_LAZY_IMPORTS*, LAZY_BIND_POLICY,
  * creates the engine (main interpreter only) and adds the sys functions. */
 PyStatus _PyLazyImports_Init(PyThreadState *tstate);

@@ -42,9 +42,13 @@ done
 
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n 1)
 mkdir -p "$prefix/include" "$prefix/lib/pkgconfig"
-cp "$root/include/lazy_bind.h" "$prefix/include/lazy_bind.h"
-cp "$from/liblazy_bind.a" "$prefix/lib/liblazy_bind.a"
-cp "$from/liblazy_bind.so" "$prefix/lib/liblazy_bind.so"
-sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$version|" \
-  "$root/lazy_bind.pc.in" > "$prefix/lib/pkgconfig/lazy_bind.pc"
+# install -C leaves a file that is already identical untouched, so builds
+# that depend on the installed files do not redo work for nothing.
+install -C -m 644 "$root/include/lazy_bind.h" "$prefix/include/lazy_bind.h"
+install -C -m 644 "$from/liblazy_bind.a" "$prefix/lib/liblazy_bind.a"
+install -C -m 755 "$from/liblazy_bind.so" "$prefix/lib/liblazy_bind.so"
+pc=$(mktemp)
+trap 'rm -f "$pc"' EXIT
+sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$version|" "$root/lazy_bind.pc.in" > "$pc"
+install -C -m 644 "$pc" "$prefix/lib/pkgconfig/lazy_bind.pc"
 echo "installed lazy_bind $version into $prefix"

@@ -111,7 +111,7 @@ fn a_program_prints_as_python_source() {
     );
 }
 
-/// The model's eager prediction of 50 generated programs (shrunk on
+/// The model's eager prediction of 200 generated programs (shrunk on
 /// failure) equals what CPython prints. `LAZY_BIND_CPYTHON_CASES=N` runs N
 /// programs. A missing `python3` fails the test.
 #[test]
@@ -127,16 +127,11 @@ fn cpython_agrees_with_the_eager_model() {
     }
 }
 
-/// The same programs run lazily under the CPython adaptor
-/// (`python -m lazy_bind main.py`, the policy in `LAZY_BIND_POLICY`) observe
-/// what the model predicts for a lazy run.
-///
-/// Not in the default run yet: it still finds divergences around package
-/// bodies that failed and run again (see "Known divergences" in
-/// `docs/conformance.md`). Run it with
-/// `cargo test --all-features --test conformance -- --ignored`.
+/// 200 generated programs run lazily under the CPython adaptor
+/// (`python -m lazy_bind main.py`, the policy in `LAZY_BIND_POLICY`)
+/// observe what the model predicts for a lazy run, with the adaptor's
+/// semantics. `LAZY_BIND_CPYTHON_CASES=N` runs N programs.
 #[test]
-#[ignore = "known divergences of the CPython adaptor: docs/conformance.md"]
 fn cpython_adaptor_agrees_with_the_lazy_model() {
     let python = common::cpython::adaptor_python();
     let python = python.to_str().expect("the venv path is UTF-8");
@@ -268,7 +263,7 @@ fn python_cases() -> u32 {
     std::env::var("LAZY_BIND_CPYTHON_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(50)
+        .unwrap_or(200)
 }
 
 #[test]

@@ -47,6 +47,8 @@ _NOT_MODULE_LEVEL = 1
 _IN_TRY = 2
 _IN_LOOP = 8
 _IMPORT_FROM = opcode.opmap["IMPORT_FROM"]
+_EXTENDED_ARG = opcode.EXTENDED_ARG
+_STORE_NAME_OPS = (opcode.opmap["STORE_NAME"], opcode.opmap["STORE_GLOBAL"])
 
 #: Where a placeholder keeps its state, inside its own (private) namespace
 #: until it adopts the real module's.
@@ -75,24 +77,74 @@ class Deferred:
         self.line = line
 
 
-def _make_resolver(name):
-    def resolve():
-        _locks.resolving[name] = get_ident()
-        try:
-            _original_import(name, None, None, None, 0)
-            return sys.modules[name]
-        finally:
-            _locks.resolving.pop(name, None)
+#: (thread id, module name) -> the entry that thread is resolving for it.
+_resolving_entries = {}
 
-    return resolve
+
+def _new_entry(name, file, line):
+    """An engine entry whose resolver imports ``name``: every dotted prefix,
+    parents first, as lazy_bind's import plan does. So `a.b.c` imports `a`,
+    `a.b` and `a.b.c`, and a package whose body failed runs again (CPython's
+    eager statement would take a submodule that is still in `sys.modules`
+    without importing its parents)."""
+    parts = name.split(".")
+    prefixes = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+    def resolve():
+        me = get_ident()
+        key = (me, name)
+        outer = _resolving_entries.get(key)
+        _resolving_entries[key] = entry
+        _locks.resolving[name] = me
+        try:
+            parent = None
+            for prefix in prefixes:
+                _original_import(prefix, None, None, None, 0)
+                child = sys.modules[prefix]
+                if parent is not None:
+                    # A partly initialised submodule is not on its parent
+                    # yet; bind it, never overwriting an attribute.
+                    _namespace_of(parent).setdefault(prefix.rpartition(".")[2], child)
+                parent = child
+            return parent
+        finally:
+            if outer is None:
+                del _resolving_entries[key]
+                _locks.resolving.pop(name, None)
+            else:
+                _resolving_entries[key] = outer
+
+    entry = _native.Entry(name, file, line, resolve)
+    return entry
 
 
 def _entry_for(name, file, line):
+    """The entry a new placeholder for ``name`` resolves."""
+    current = _resolving_entries.get((get_ident(), name))
+    if current is not None:
+        # A lazy binding of `name` made while this thread resolves it: the
+        # same entry, so that using it is a cycle.
+        return current
+    if _partial_here(name):
+        # An eager import of `name` is running further up this stack, so
+        # importing it now returns its partial module, whose body may still
+        # fail. That value is this placeholder's alone: a shared entry that
+        # kept it would hand the failed module to every other importer.
+        return _new_entry(name, file, line)
     entry = _entries.get(name)
     if entry is None or entry.is_resolved():
-        entry = _native.Entry(name, file, line, _make_resolver(name))
+        entry = _new_entry(name, file, line)
         _entries[name] = entry
     return entry
+
+
+def _partial_here(name):
+    """Whether ``name`` is in ``sys.modules`` partly initialised by an eager
+    import (not by a lazy resolution on any thread, whose entry a new
+    placeholder must share so that waits on it reach the engine)."""
+    module = sys.modules.get(name)
+    spec = getattr(module, "__spec__", None)
+    return getattr(spec, "_initializing", False) and name not in _locks.resolving
 
 
 def _pending_entry(name):
@@ -121,15 +173,17 @@ class LazyModule(ModuleType):
             # `import a.b as c`: IMPORT_FROM takes `b` from the placeholder
             # for `a`; hand out a placeholder for `a.b` without importing.
             return _child(state, attr)
+        circular = _resolving_here(state)
         try:
             real = _resolve(self, state, frame)
         except _native.LazyImportCycleError as cycle:
             # The module is importing itself further up this thread's stack
             # (a circular import). Python hands out the partially
             # initialised module there; so do we, and report the cycle only
-            # if that module lacks the attribute.
+            # if that module lacks the attribute. A cycle error raised by a
+            # module body that this resolution ran is not ours to absorb.
             partial = sys.modules.get(state.name)
-            if partial is None:
+            if partial is None or not circular:
                 raise
             try:
                 return getattr(partial, attr)
@@ -158,6 +212,13 @@ class LazyModule(ModuleType):
         return f"<lazy module {state.name!r} (not imported yet)>"
 
 
+def _resolving_here(state):
+    """Whether this thread is already resolving one of the placeholder's
+    entries further up its stack."""
+    me = get_ident()
+    return any(_locks.resolving.get(entry.name) == me for entry in state.entries)
+
+
 def _caller():
     """The frame that accessed the placeholder (two levels up), or None when
     C code with no Python frame under it did."""
@@ -184,9 +245,14 @@ def _resolve(placeholder, state, frame):
         access_file, access_line = None, 0
     else:
         access_file, access_line = frame.f_code.co_filename, frame.f_lineno or 0
-    for entry in state.entries:
+    for index, entry in enumerate(state.entries):
         if entry.is_resolved():
-            continue
+            if _in_sys_modules(entry.name):
+                continue
+            # Another importer's resolution of this entry imported the
+            # module, but a package body failed since and took it out of
+            # `sys.modules`: this placeholder imports it again.
+            entry = state.entries[index] = _entry_for(entry.name, state.file, state.line)
         with _locks.waiting_for(entry.name, state.file, state.line):
             entry.resolve(access_file, access_line)
     real = sys.modules.get(state.name)
@@ -251,32 +317,71 @@ def lazy_import(name, globals=None, locals=None, fromlist=(), level=0):
     if not isinstance(importer, str) or not _native.decide(importer, name, flags):
         return _original_import(name, globals, locals, fromlist, level)
     top = name.partition(".")[0]
-    if _loaded(name) and _pending_entry(name) is None:
+    # `import a.b` then `import a.c` (or `import a`): one placeholder for `a`
+    # that imports both. `import a as c` and `import a.b as c` bind `c`, not
+    # `a`: they must not join a placeholder bound to `a`.
+    joined = _joinable(globals.get(top), top, globals) if _binds(frame, top) else None
+    if joined is None and _loaded(name) and _pending_entry(name) is None:
         # Importing it now runs no module body: no placeholder needed.
         return _original_import(name, globals, locals, fromlist, level)
     file, line = frame.f_code.co_filename, frame.f_lineno or 0
-    entry = _entry_for(name, file, line)
-    bound = globals.get(top)
-    # `import a.b as c` (IMPORT_NAME followed by IMPORT_FROM) binds `c`, not
-    # `a`: it must not join a placeholder bound to `a`.
-    aliased = frame.f_code.co_code[frame.f_lasti + 2] == _IMPORT_FROM
-    if type(bound) is LazyModule and not aliased:
-        state = _namespace_of(bound).get(_STATE)
-        if state is not None and state.name == top and state.globals is globals:
-            # `import a.b` then `import a.c`: one placeholder for `a` that
-            # imports both.
-            if entry not in state.entries:
-                state.entries.append(entry)
-            return bound
-    return _placeholder(Deferred(top, [entry], globals, file, line))
+    if joined is None:
+        return _placeholder(Deferred(top, [_entry_for(name, file, line)], globals, file, line))
+    if name != top:
+        # Importing a submodule imports the package first: an entry for the
+        # package alone gives way to the submodule's.
+        entry = _entry_for(name, file, line)
+        if joined.entries[0].name == top:
+            joined.entries[0] = entry
+        elif entry not in joined.entries:
+            joined.entries.append(entry)
+    return globals[top]
+
+
+def _binds(frame, name):
+    """Whether the IMPORT_NAME instruction running in ``frame`` is followed
+    by a store to ``name`` (`import a.b` stores `a`; `import a.b as c` goes
+    on with IMPORT_FROM, `import a as c` stores `c`)."""
+    code = frame.f_code
+    at = frame.f_lasti + 2
+    arg = 0
+    while code.co_code[at] == _EXTENDED_ARG:
+        arg = (arg | code.co_code[at + 1]) << 8
+        at += 2
+    if code.co_code[at] not in _STORE_NAME_OPS:
+        return False
+    return code.co_names[arg | code.co_code[at + 1]] == name
+
+
+def _joinable(bound, top, namespace):
+    """The state of ``bound`` if it is an unresolved placeholder for the
+    package ``top`` made by an import in ``namespace``, else None."""
+    if type(bound) is not LazyModule:
+        return None
+    state = _namespace_of(bound).get(_STATE)
+    if state is not None and state.name == top and state.globals is namespace:
+        return state
+    return None
+
+
+def _in_sys_modules(name):
+    """Whether ``name`` and every package above it are in ``sys.modules``."""
+    parts = name.split(".")
+    return all(".".join(parts[:i]) in sys.modules for i in range(1, len(parts) + 1))
 
 
 def _loaded(name):
     """Whether ``name`` and every package above it are in ``sys.modules``
-    (a submodule can stay there after its parent's body failed, and
-    importing it would then run the parent again)."""
+    and fully initialised (a submodule can stay there after its parent's
+    body failed, and importing it would then run the parent again; a module
+    still running its body is not bound eagerly, as a lazy binding of it
+    would bind it later)."""
     parts = name.split(".")
-    return all(".".join(parts[:i]) in sys.modules for i in range(1, len(parts) + 1))
+    for i in range(1, len(parts) + 1):
+        module = sys.modules.get(".".join(parts[:i]))
+        if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
+            return False
+    return True
 
 
 def install():

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Builds CPython 3.11.2 (Debian's source, pinned) with lazy_bind inside: the
+# fork whose lazy imports are lazy_bind entries.
+#
+#   ffi-tests/cpython-fork/build.sh [--vanilla]
+#
+# Steps, each skipped when its result is already there and up to date:
+#   1. download the Debian source package (adds a deb-src entry for bookworm
+#      main to apt if there is none; needs root or sudo, like the build deps);
+#   2. unpack it with dpkg-source -x (Debian's patches applied) into
+#      target/cpython-fork/src-vanilla;
+#   3. make target/cpython-fork/src-lazy = src-vanilla + overlay/ (our new
+#      files) + cpython.patch (short hooks in CPython's files), copying only
+#      files whose content changed so that make stays incremental;
+#   4. build lazy_bind's static library and install it with its pkg-config
+#      file into target/cpython-fork/lazy_bind;
+#   5. configure (no PGO/LTO) out of tree in target/cpython-fork/build-lazy
+#      with CPPFLAGS/LIBS from `pkg-config --static lazy_bind`, then make -j2.
+# With --vanilla it builds the unpatched source in build-vanilla instead
+# (the benchmark's baseline). Prints the path of the built python last.
+# LAZY_BIND_FORK_DIR overrides target/cpython-fork.
+set -euo pipefail
+
+version=3.11.2-6+deb12u8
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=${LAZY_BIND_FORK_DIR:-$root/target/cpython-fork}
+flavour=lazy
+case "${1:-}" in
+  "") ;;
+  --vanilla) flavour=vanilla ;;
+  *) echo "build.sh: unknown argument $1 (expected --vanilla or nothing)" >&2; exit 2 ;;
+esac
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+log() { echo "cpython-fork: $*" >&2; }
+
+install_build_deps() {
+  local missing=() pkg
+  for pkg in dpkg-dev gcc make pkg-config patch libssl-dev zlib1g-dev libffi-dev \
+      libbz2-dev liblzma-dev libsqlite3-dev libreadline-dev libncurses-dev uuid-dev \
+      libexpat1-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    log "installing build dependencies: ${missing[*]}"
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+fetch_source() {
+  local dl=$work/download
+  [ -f "$dl/python3.11_$version.dsc" ] && return
+  if ! grep -rqs '^Types: deb-src' /etc/apt/sources.list.d/ &&
+     ! grep -qs '^deb-src ' /etc/apt/sources.list; then
+    log "adding a deb-src entry for bookworm main to apt"
+    $sudo tee /etc/apt/sources.list.d/lazy-bind-deb-src.sources >/dev/null <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  fi
+  $sudo apt-get update -qq
+  mkdir -p "$dl"
+  log "downloading python3.11=$version"
+  (cd "$dl" && apt-get source --download-only -qq "python3.11=$version" 2>&1 |
+     grep -v 'Download is performed unsandboxed' >&2 || true)
+  [ -f "$dl/python3.11_$version.dsc" ] || { log "apt-get source failed"; exit 1; }
+}
+
+unpack_source() {
+  [ -f "$work/src-vanilla/.unpacked" ] && return
+  log "unpacking with dpkg-source -x"
+  rm -rf "$work/src-vanilla" "$work/src-vanilla.tmp"
+  # Without Debian's keyring dpkg-source cannot check the signature and says
+  # so; apt already checked the files against the signed Sources index.
+  dpkg-source -q -x "$work/download/python3.11_$version.dsc" "$work/src-vanilla.tmp" \
+    > "$work/dpkg-source.log" 2>&1 || { cat "$work/dpkg-source.log" >&2; exit 1; }
+  touch "$work/src-vanilla.tmp/.unpacked"
+  mv "$work/src-vanilla.tmp" "$work/src-vanilla"
+}
+
+prepare_lazy_source() {
+  local stage=$work/stage
+  rm -rf "$stage"
+  cp -a "$work/src-vanilla" "$stage"
+  if [ -d "$here/overlay" ]; then
+    cp -r "$here/overlay/." "$stage/"
+  fi
+  if [ -f "$here/cpython.patch" ]; then
+    patch -d "$stage" -p1 --batch --forward --no-backup-if-mismatch --quiet \
+      < "$here/cpython.patch"
+  fi
+  python3 "$here/sync_tree.py" "$stage" "$work/src-lazy" >&2
+  rm -rf "$stage"
+}
+
+install_lazy_bind() {
+  log "building lazy_bind's static library"
+  (cd "$root" && cargo build --release --lib --quiet)
+  "$root/scripts/install.sh" --no-build --from "$root/target/release" "$work/lazy_bind" >&2
+}
+
+configure_and_make() {
+  local src=$1 build=$2
+  shift 2
+  local args=("$@")
+  mkdir -p "$build"
+  local wanted
+  wanted=$(printf '%s\n' "$src" "${args[@]}")
+  if [ ! -f "$build/Makefile" ] || [ "$(cat "$build/.configure-args" 2>/dev/null)" != "$wanted" ]; then
+    log "configuring $build"
+    (cd "$build" && "$src/configure" --quiet "${args[@]}" > configure.log 2>&1) ||
+      { tail -n 30 "$build/configure.log" >&2; exit 1; }
+    printf '%s' "$wanted" > "$build/.configure-args"
+  fi
+  log "make -j2 in $build"
+  # Debian's fix for CVE-2026-4224 includes pycore_ceval.h in pyexpat.c,
+  # which needs Py_BUILD_CORE_MODULE outside Debian's own build.
+  if ! make -C "$build" -j2 \
+      MODULE_PYEXPAT_CFLAGS="-I$src/Modules/expat -DPy_BUILD_CORE_MODULE" \
+      > "$build/make.log" 2>&1; then
+    grep -n -B2 -A8 -E 'error|Error' "$build/make.log" | tail -n 60 >&2
+    log "make failed; full log: $build/make.log"
+    exit 1
+  fi
+}
+
+install_build_deps
+mkdir -p "$work"
+fetch_source
+unpack_source
+if [ "$flavour" = vanilla ]; then
+  configure_and_make "$work/src-vanilla" "$work/build-vanilla"
+  echo "$work/build-vanilla/python"
+else
+  prepare_lazy_source
+  install_lazy_bind
+  pc=$work/lazy_bind/lib/pkgconfig
+  cflags=$(PKG_CONFIG_PATH=$pc pkg-config --cflags lazy_bind)
+  libs=$(PKG_CONFIG_PATH=$pc pkg-config --libs --static \
+    --define-variable=linkname=:liblazy_bind.a lazy_bind)
+  configure_and_make "$work/src-lazy" "$work/build-lazy" "CPPFLAGS=$cflags" "LIBS=$libs"
+  echo "$work/build-lazy/python"
+fi

@@ -796,6 +796,15 @@ _PyLazyImport_Defer(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject 
     {
         return 0;
     }
+    /* Mode normal with no policy rules defers only what __lazy_modules__
+     * names: without one, nothing more to look at. */
+    PyObject *lazy_modules = PyDict_GetItemWithError(globals, lazy.lazy_modules_str);
+    if (lazy_modules == NULL && (PyErr_Occurred() || (lazy.mode == LAZY_BIND_MODE_NORMAL &&
+                                                       !lazy.policy_file)))
+    {
+        PyErr_Clear();
+        return 0;
+    }
     /* An overridden builtins.__import__ sees every import, eagerly. */
     PyObject *import_func = PyDict_GetItemWithError(frame->f_builtins, &_Py_ID(__import__));
     PyObject *importer = PyDict_GetItemWithError(globals, &_Py_ID(__name__));
@@ -810,38 +819,37 @@ _PyLazyImport_Defer(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject 
     {
         return 0;
     }
+    /* Computing a relative target may run Python code (__spec__.parent):
+     * hold what was borrowed from the namespace. */
+    Py_INCREF(importer);
+    Py_XINCREF(lazy_modules);
+    int deferred = 0;
     PyObject *target = absolute_target(globals, name, ilevel);
-    if (target == NULL) {
-        return 0;
+    int marked = target != NULL && named_lazy(lazy_modules, target);
+    if (target != NULL && (marked || lazy.mode == LAZY_BIND_MODE_ALL || lazy.policy_file)) {
+        long unit = (long)_PyInterpreterFrame_LASTI(frame);
+        long argument = (long)_Py_OPARG(_PyCode_CODE(code)[unit]);
+        for (long i = unit - 1; i >= 0 && base_op(code, i) == EXTENDED_ARG; i--) {
+            argument |= (long)_Py_OPARG(_PyCode_CODE(code)[i]) << (8 * (unit - i));
+        }
+        uint32_t flags = code_context(code, unit, argument);
+        if (marked) {
+            flags |= LAZY_BIND_CONTEXT_MARKED_LAZY;
+        }
+        const char *importer_utf8 = PyUnicode_AsUTF8(importer);
+        const char *target_utf8 = PyUnicode_AsUTF8(target);
+        deferred = importer_utf8 == NULL || target_utf8 == NULL
+                       ? -1
+                       : policy_decides(importer_utf8, target_utf8, fromlist, flags);
+        if (deferred > 0) {
+            *result = defer_statement(code, unit, globals, importer, target, fromlist);
+            deferred = *result == NULL ? -1 : 1;
+        }
     }
-    PyObject *lazy_modules = PyDict_GetItemWithError(globals, lazy.lazy_modules_str);
-    PyErr_Clear();
-    int marked = named_lazy(lazy_modules, target);
-    if (lazy.mode == LAZY_BIND_MODE_NORMAL && !marked && !lazy.policy_file) {
-        Py_DECREF(target);
-        return 0;
-    }
-    long unit = (long)_PyInterpreterFrame_LASTI(frame);
-    long argument = (long)_Py_OPARG(_PyCode_CODE(code)[unit]);
-    for (long i = unit - 1; i >= 0 && base_op(code, i) == EXTENDED_ARG; i--) {
-        argument |= (long)_Py_OPARG(_PyCode_CODE(code)[i]) << (8 * (unit - i));
-    }
-    uint32_t flags = code_context(code, unit, argument);
-    if (marked) {
-        flags |= LAZY_BIND_CONTEXT_MARKED_LAZY;
-    }
-    const char *importer_utf8 = PyUnicode_AsUTF8(importer);
-    const char *target_utf8 = PyUnicode_AsUTF8(target);
-    int defer = importer_utf8 == NULL || target_utf8 == NULL
-                    ? -1
-                    : policy_decides(importer_utf8, target_utf8, fromlist, flags);
-    if (defer <= 0) {
-        Py_DECREF(target);
-        return defer;
-    }
-    *result = defer_statement(code, unit, globals, importer, target, fromlist);
-    Py_DECREF(target);
-    return *result == NULL ? -1 : 1;
+    Py_XDECREF(target);
+    Py_XDECREF(lazy_modules);
+    Py_DECREF(importer);
+    return deferred;
 }
 
 PyObject *

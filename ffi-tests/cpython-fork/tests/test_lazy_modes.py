@@ -39,6 +39,14 @@ class Modes(LazyTestCase):
         self.assertEqual(self.probe(env={"PYTHON_LAZY_IMPORTS": "all"}, args=("-E",)),
                          ("normal", False))
 
+    def test_policy_mode_line_is_below_environment(self):
+        policy = {"LAZY_BIND_POLICY": "mode all"}
+        self.assertEqual(self.probe(env=policy), ("all", True))
+        self.assertEqual(self.probe(env=dict(policy, PYTHON_LAZY_IMPORTS="none")),
+                         ("none", False))
+        self.assertEqual(self.probe(xoptions=("lazy_imports=normal",), env=policy),
+                         ("normal", False))
+
     def test_set_lazy_imports_beats_x_option(self):
         out = self.run_json(FILES, """
             import sys

@@ -242,6 +242,28 @@ class DottedImports(LazyTestCase):
             """)
         self.assertEqual(out, [["c", "d"], ["a", "a.b", "a.b.c", "a.d"]])
 
+    def test_deferred_submodule_appears_on_its_parent(self):
+        # Eager `import urllib.parse` somewhere binds `parse` on `urllib`
+        # for every module (email relies on it). A deferred one imports the
+        # submodule when its parent's attribute is first missed; an
+        # attribute the parent already has is never overwritten.
+        files = dict(self.FILES, **{
+            "user.py": "import a.b.c\nimport a.d\n",
+            "p/__init__.py": "sub = 'own attribute'\n",
+            "p/sub.py": "V = 1\n",
+            "user2.py": "import p.sub\n",
+        })
+        out = self.run_json(files, """
+            import json, events, user, user2
+            user.__name__, user2.__name__      # run their (deferred) imports
+            import a, p
+            before = list(events.log)
+            values = [a.d.D, a.b.c.C, p.sub]
+            print(json.dumps([before, values, events.log]))
+            """)
+        self.assertEqual(out, [[], ["d", "c", "own attribute"],
+                               ["a", "a.d", "a.b", "a.b.c"]])
+
     def test_pending_submodule_never_overwrites_an_existing_attribute(self):
         out = self.run_json(self.FILES, """
             import json, sys

@@ -42,6 +42,10 @@ static struct {
     char *trace_path;      /* where the Chrome trace goes at exit */
     int report;            /* print the never-resolved report at exit */
     PyObject *lazy_modules_str; /* "__lazy_modules__" */
+    /* Dotted names of submodules that deferred statements will import
+     * (`a.b` and `a.b.c` for `import a.b.c`): eager statements would have
+     * bound them on their parents already. */
+    PyObject *pending_submodules;
 } lazy;
 
 /* ---- engine hooks -------------------------------------------------------- */
@@ -737,6 +741,91 @@ plain_fromlist(PyObject *fromlist)
     return 1;
 }
 
+/* Records `a.b`, `a.b.c` for a deferred statement on `a.b.c`. */
+static int
+add_pending_submodules(PyObject *target)
+{
+    Py_ssize_t len = PyUnicode_GET_LENGTH(target);
+    Py_ssize_t dot = PyUnicode_FindChar(target, '.', 0, len, 1);
+    while (dot >= 0) {
+        Py_ssize_t next = PyUnicode_FindChar(target, '.', dot + 1, len, 1);
+        if (next == -2) {
+            return -1;
+        }
+        PyObject *prefix = PyUnicode_Substring(target, 0, next < 0 ? len : next);
+        if (prefix == NULL || PySet_Add(lazy.pending_submodules, prefix) < 0) {
+            Py_XDECREF(prefix);
+            return -1;
+        }
+        Py_DECREF(prefix);
+        dot = next;
+    }
+    return dot == -2 ? -1 : 0;
+}
+
+/* Whether the pending exception says module `full` does not exist: then
+ * the attribute is simply missing (the exception is cleared). */
+static int
+missing_module(PyObject *full)
+{
+    if (!PyErr_ExceptionMatches(PyExc_ModuleNotFoundError)) {
+        return 0;
+    }
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    PyObject *name = value ? PyObject_GetAttrString(value, "name") : NULL;
+    int missing = name != NULL && PyUnicode_Check(name) && PyUnicode_Compare(name, full) == 0;
+    Py_XDECREF(name);
+    if (missing) {
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(traceback);
+    }
+    else {
+        PyErr_Restore(type, value, traceback);
+    }
+    return missing;
+}
+
+PyObject *
+_PyLazyImport_PendingSubmodule(PyObject *module, PyObject *name)
+{
+    if (lazy.pending_submodules == NULL || PySet_GET_SIZE(lazy.pending_submodules) == 0) {
+        return NULL;
+    }
+    PyObject *module_name = PyDict_GetItemWithError(PyModule_GetDict(module),
+                                                    &_Py_ID(__name__));
+    if (module_name == NULL || !PyUnicode_Check(module_name)) {
+        return NULL;
+    }
+    PyObject *full = PyUnicode_FromFormat("%U.%U", module_name, name);
+    if (full == NULL) {
+        return NULL;
+    }
+    /* Taken out first, so the lookup below cannot come back here; put
+     * back if the import fails (the next access retries). */
+    int pending = PySet_Discard(lazy.pending_submodules, full);
+    PyObject *attr = NULL;
+    if (pending == 1) {
+        PyObject *top = PyImport_ImportModuleLevelObject(full, NULL, NULL, NULL, 0);
+        if (top == NULL && !missing_module(full)) {
+            if (PySet_Add(lazy.pending_submodules, full) < 0) {
+                PyErr_Clear();
+            }
+        }
+        else {
+            Py_DECREF(top);
+            attr = PyObject_GetAttr(module, name);
+            if (attr == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+                PyErr_Clear();
+            }
+        }
+    }
+    Py_DECREF(full);
+    return attr;
+}
+
 /* Binds the deferred statement: a placeholder for `import a.b.c` (bound
  * to `a`), or a statement placeholder for the IMPORT_FROMs that follow. */
 static PyObject *
@@ -745,6 +834,9 @@ defer_statement(PyCodeObject *code, long unit, PyObject *globals, PyObject *impo
 {
     int line = PyCode_Addr2Line(code, (int)(unit * (long)sizeof(_Py_CODEUNIT)));
     uint64_t ns = (uint64_t)(uintptr_t)globals;
+    if (add_pending_submodules(target) < 0) {
+        return NULL;
+    }
     if (fromlist != Py_None) {
         return _PyLazyImport_NewStatement(target, NULL, importer, code->co_filename, line, ns);
     }
@@ -1310,6 +1402,7 @@ _PyLazyImports_Init(PyThreadState *tstate)
     }
     if (lazy.lazy_modules_str == NULL) {
         lazy.lazy_modules_str = PyUnicode_InternFromString("__lazy_modules__");
+        lazy.pending_submodules = PySet_New(NULL);
         _PyLazyImports_CycleError = PyErr_NewExceptionWithDoc(
             "_lazy_imports.LazyImportCycleError",
             "Resolving a lazy import needed itself on the same thread; the message\n"
@@ -1320,7 +1413,8 @@ _PyLazyImports_Init(PyThreadState *tstate)
             "Threads resolving lazy imports waited for each other; the message and\n"
             "`chain` ((name, file, line, thread) links) name both chains.",
             PyExc_ImportError, NULL);
-        if (lazy.lazy_modules_str == NULL || _PyLazyImports_CycleError == NULL ||
+        if (lazy.lazy_modules_str == NULL || lazy.pending_submodules == NULL ||
+            _PyLazyImports_CycleError == NULL ||
             _PyLazyImports_DeadlockError == NULL)
         {
             return _PyStatus_ERR("lazy imports: cannot create the exceptions");

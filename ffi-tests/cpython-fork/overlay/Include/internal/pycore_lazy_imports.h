@@ -50,6 +50,13 @@ int _PyLazyImport_Defer(PyThreadState *tstate, struct _PyInterpreterFrame *frame
  * NULL with an exception set. */
 PyObject *_PyLazyImport_ImportFrom(PyThreadState *tstate, PyObject *from, PyObject *name);
 
+/* The attribute lookup of module `module` found no `name`: if a deferred
+ * `import module.name...` statement is pending, import the submodule now,
+ * as the eager statement would have done (binding it on its parent), and
+ * return the attribute (new reference). NULL without an exception when
+ * there is nothing pending, NULL with one if the import failed. */
+PyObject *_PyLazyImport_PendingSubmodule(PyObject *module, PyObject *name);
+
 /* The value IMPORT_STAR copies for `name` from `module` into `locals`: a
  * placeholder in the module's dict is copied as it is when `locals` is the
  * running frame's module namespace (it resolves on first use there, and a

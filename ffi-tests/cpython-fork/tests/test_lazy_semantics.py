@@ -264,6 +264,22 @@ class DottedImports(LazyTestCase):
         self.assertEqual(out, [[], ["d", "c", "own attribute"],
                                ["a", "a.d", "a.b", "a.b.c"]])
 
+    def test_submodule_import_keeps_a_pending_binding_of_the_same_name(self):
+        # `from .tool import tool` in a package: importing the submodule
+        # (here by another route, first) must not replace the pending
+        # binding `tool` with the submodule, as eagerly the statement's
+        # value came last.
+        out = self.run_json({
+            "pkg/__init__.py": "from .tool import tool\n",
+            "pkg/tool.py": "def tool():\n    return 'function'\n",
+        }, """
+            import importlib, json
+            import pkg
+            submodule = importlib.import_module('pkg.tool')
+            print(json.dumps([submodule.__name__, pkg.tool(), callable(pkg.tool)]))
+            """)
+        self.assertEqual(out, ["pkg.tool", "function", True])
+
     def test_pending_submodule_never_overwrites_an_existing_attribute(self):
         out = self.run_json(self.FILES, """
             import json, sys

@@ -57,6 +57,17 @@ PyObject *_PyLazyImport_ImportFrom(PyThreadState *tstate, PyObject *from, PyObje
  * there is nothing pending, NULL with one if the import failed. */
 PyObject *_PyLazyImport_PendingSubmodule(PyObject *module, PyObject *name);
 
+/* `_imp._lazy_import_pending(parent, name)`: whether `parent` (a module)
+ * binds `name` to a placeholder. importlib asks before binding a freshly
+ * loaded submodule on its parent: a pending lazy binding of that name (say
+ * `from .main import main`) is the statement's value and must not be
+ * replaced by the submodule, as the eager statement would have run after
+ * the submodule was bound. */
+PyObject *_PyLazyImport_ImpPending(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+#define _PyLazyImport_IMP_METHODDEF \
+    {"_lazy_import_pending", (PyCFunction)(void (*)(void))_PyLazyImport_ImpPending, \
+     METH_FASTCALL, NULL},
+
 /* The value IMPORT_STAR copies for `name` from `module` into `locals`: a
  * placeholder in the module's dict is copied as it is when `locals` is the
  * running frame's module namespace (it resolves on first use there, and a

@@ -121,7 +121,10 @@ configure_and_make() {
   # Debian's fix for CVE-2026-4224 includes pycore_ceval.h in pyexpat.c,
   # which needs Py_BUILD_CORE_MODULE outside Debian's own build. setup.py
   # reads the module flags from the Makefile itself (through sysconfig), not
-  # from make's command line, so the flag goes into the generated Makefile.
+  # from make's command line, so the flag goes into the generated Makefile,
+  # after make has regenerated that from a changed Makefile.pre.in.
+  make -C "$build" Makefile > "$build/make.log" 2>&1 ||
+    { tail -n 30 "$build/make.log" >&2; exit 1; }
   if ! grep -q '^MODULE_PYEXPAT_CFLAGS=.*-DPy_BUILD_CORE_MODULE' "$build/Makefile"; then
     sed -i 's|^MODULE_PYEXPAT_CFLAGS=.*|& -DPy_BUILD_CORE_MODULE|' "$build/Makefile"
   fi

@@ -122,6 +122,22 @@ class Modes(LazyTestCase):
         self.assertTrue(out[2].startswith("eager"), out[2])
         self.assertTrue(out[3].startswith("defer"), out[3])
 
+    def test_subinterpreters_import_eagerly(self):
+        proc = self.run_python(FILES, """
+            import _testcapi, sys
+            code = "\\n".join([
+                "import sys",
+                "import target_mod",
+                "try:",
+                "    sys.set_lazy_imports('all')",
+                "except RuntimeError:",
+                "    print(sys.get_lazy_imports(), 'target_mod' in sys.modules)",
+            ])
+            status = _testcapi.run_in_subinterp(code)
+            print(status, sys.get_lazy_imports())
+            """)
+        self.assertEqual(proc.stdout.split(), ["none", "True", "0", "all"])
+
     def test_bad_policy_stops_start_up(self):
         proc = self.run_python(FILES, "pass\n", env={"LAZY_BIND_POLICY": "sometimes all"},
                                check=False)

@@ -1442,7 +1442,8 @@ init_main(const PyConfig *config)
     }
     if (status != LAZY_BIND_OK) {
         static char text[512];
-        snprintf(text, sizeof(text), "lazy imports: LAZY_BIND_POLICY: %s",
+        /* lazy_bind's message names the variable (and file, line, column). */
+        snprintf(text, sizeof(text), "lazy imports: %s",
                  message ? message : lazy_bind_result_message(status));
         lazy_bind_string_free(&message);
         return _PyStatus_ERR(text);

@@ -118,14 +118,23 @@ configure_and_make() {
       { tail -n 30 "$build/configure.log" >&2; exit 1; }
     printf '%s' "$wanted" > "$build/.configure-args"
   fi
-  log "make -j2 in $build"
   # Debian's fix for CVE-2026-4224 includes pycore_ceval.h in pyexpat.c,
-  # which needs Py_BUILD_CORE_MODULE outside Debian's own build.
-  if ! make -C "$build" -j2 \
-      MODULE_PYEXPAT_CFLAGS="-I$src/Modules/expat -DPy_BUILD_CORE_MODULE" \
-      > "$build/make.log" 2>&1; then
+  # which needs Py_BUILD_CORE_MODULE outside Debian's own build. setup.py
+  # reads the module flags from the Makefile itself (through sysconfig), not
+  # from make's command line, so the flag goes into the generated Makefile.
+  if ! grep -q '^MODULE_PYEXPAT_CFLAGS=.*-DPy_BUILD_CORE_MODULE' "$build/Makefile"; then
+    sed -i 's|^MODULE_PYEXPAT_CFLAGS=.*|& -DPy_BUILD_CORE_MODULE|' "$build/Makefile"
+  fi
+  log "make -j2 in $build"
+  if ! make -C "$build" -j2 > "$build/make.log" 2>&1; then
     grep -n -B2 -A8 -E 'error|Error' "$build/make.log" | tail -n 60 >&2
     log "make failed; full log: $build/make.log"
+    exit 1
+  fi
+  # setup.py reports extension modules that failed to compile but exits 0.
+  if grep -q 'Failed to build these modules' "$build/make.log"; then
+    grep -A4 'Failed to build these modules' "$build/make.log" >&2
+    log "extension modules failed to build; full log: $build/make.log"
     exit 1
   fi
 }

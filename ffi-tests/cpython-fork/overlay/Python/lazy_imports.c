@@ -1,0 +1,1363 @@
+/* Lazy imports on lazy_bind: the engine, the IMPORT_NAME hook, the policy
+ * and modes, the sys functions, tracing and the fork hook.
+ *
+ * One lazy_bind engine and one lazy_bind importer serve the main
+ * interpreter. Every call into them happens with the GIL held, except a
+ * thread's wait for another thread's resolution: the engine calls
+ * before_block (which releases the GIL) and after_wake (which takes it back)
+ * around it. Resolvers run on the accessing thread, with the GIL, through
+ * the import hooks below (importlib via PyImport_ImportModuleLevelObject).
+ *
+ * Module state is process-global and guarded by the GIL (only the main
+ * interpreter defers imports; subinterpreters share the GIL in 3.11).
+ */
+#define Py_LAZY_IMPORTS_IMPL
+#include "Python.h"
+#include "opcode.h"
+#include "pycore_code.h"
+#include "pycore_fileutils.h"
+#include "pycore_frame.h"
+#include "pycore_initconfig.h"
+#include "pycore_interp.h"
+#include "pycore_lazy_imports.h"
+#include "pycore_opcode.h"
+#include "pycore_pystate.h"
+#include "pycore_runtime.h"
+
+#include <string.h>
+#include <unistd.h>
+#include <wchar.h>
+
+lazy_bind_engine *_PyLazyImports_engine;
+PyObject *_PyLazyImports_CycleError;
+PyObject *_PyLazyImports_DeadlockError;
+
+static struct {
+    lazy_bind_importer *importer;
+    lazy_bind_policy *policy;
+    int policy_file;       /* LAZY_BIND_POLICY was given: rules may opt in */
+    uint32_t mode;         /* mirrors the policy's mode (a lazy_bind_mode) */
+    PyObject *filter;      /* sys.set_lazy_imports_filter's callable */
+    lazy_bind_recorder *recorder; /* set while tracing (-X lazy_imports_trace) */
+    char *trace_path;      /* where the Chrome trace goes at exit */
+    int report;            /* print the never-resolved report at exit */
+    PyObject *lazy_modules_str; /* "__lazy_modules__" */
+} lazy;
+
+/* ---- engine hooks -------------------------------------------------------- */
+
+/* The thread state a waiting thread gave up in before_block; a thread waits
+ * for at most one resolution at a time. */
+static _Thread_local PyThreadState *waiting_state;
+
+static void
+hook_retain(void *userdata, void *value)
+{
+    (void)userdata;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    Py_INCREF((PyObject *)value);
+    PyGILState_Release(gil);
+}
+
+static void
+hook_release(void *userdata, void *value)
+{
+    (void)userdata;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    Py_DECREF((PyObject *)value);
+    PyGILState_Release(gil);
+}
+
+static void
+hook_before_block(void *userdata)
+{
+    (void)userdata;
+    waiting_state = PyEval_SaveThread();
+}
+
+static void
+hook_after_wake(void *userdata)
+{
+    (void)userdata;
+    PyThreadState *state = waiting_state;
+    waiting_state = NULL;
+    PyEval_RestoreThread(state);
+}
+
+/* ---- import hooks (the resolvers' steps) --------------------------------- */
+
+/* Hands the pending exception to the engine as the resolver's error. */
+static uint32_t
+fail_with_exception(void **runtime_error_out)
+{
+    PyObject *type, *exc, *traceback;
+    PyErr_Fetch(&type, &exc, &traceback);
+    PyErr_NormalizeException(&type, &exc, &traceback);
+    if (exc != NULL && traceback != NULL) {
+        PyException_SetTraceback(exc, traceback);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    *runtime_error_out = exc;
+    return LAZY_BIND_RESOLVER_FAILED;
+}
+
+/* Imports module `name` and returns it (not its top package). The fromlist
+ * is not handed to importlib: its _handle_fromlist would read each name
+ * through getattr, which resolves a placeholder bound under that name, and
+ * for `from . import sub` in a package that placeholder is the very entry
+ * being resolved. The importer takes each name itself (hook_get_attr,
+ * falling back to the submodule), as IMPORT_FROM does. */
+static uint32_t
+hook_import_module(void *userdata, const char *name, const char *const *fromlist,
+                   size_t fromlist_len, void **module_out, void **runtime_error_out)
+{
+    (void)userdata, (void)fromlist, (void)fromlist_len;
+    PyObject *py_name = PyUnicode_FromString(name);
+    if (py_name == NULL) {
+        return fail_with_exception(runtime_error_out);
+    }
+    PyObject *module = PyImport_ImportModuleLevelObject(py_name, NULL, NULL, NULL, 0);
+    if (module != NULL && strchr(name, '.') != NULL) {
+        /* importlib returns the top package. */
+        Py_DECREF(module);
+        module = PyImport_GetModule(py_name);
+        if (module == NULL && !PyErr_Occurred()) {
+            PyErr_Format(PyExc_ModuleNotFoundError, "No module named %R", py_name);
+        }
+    }
+    Py_DECREF(py_name);
+    if (module == NULL) {
+        return fail_with_exception(runtime_error_out);
+    }
+    *module_out = module;
+    return LAZY_BIND_OK;
+}
+
+/* Whether `value` is a placeholder whose entry this thread is resolving
+ * right now. */
+static int
+resolving_here(PyObject *value)
+{
+    if (!_PyLazyImport_CheckExact(value)) {
+        return 0;
+    }
+    _PyLazyImportObject *placeholder = (_PyLazyImportObject *)value;
+    lazy_bind_state state = LAZY_BIND_STATE_PENDING;
+    uint64_t owner = 0;
+    return placeholder->handle.stamp != 0 &&
+           lazy_bind_peek(_PyLazyImports_engine, placeholder->handle, &state, NULL, &owner,
+                          NULL) == LAZY_BIND_OK &&
+           state == LAZY_BIND_STATE_RESOLVING && owner == lazy_bind_thread_key();
+}
+
+static uint32_t
+hook_get_attr(void *userdata, void *module, const char *name, void **value_out,
+              void **runtime_error_out)
+{
+    (void)userdata;
+    PyObject *owner = (PyObject *)module;
+    PyObject *py_name = PyUnicode_FromString(name);
+    if (py_name == NULL) {
+        return fail_with_exception(runtime_error_out);
+    }
+    if (PyModule_Check(owner)) {
+        /* The raw dict value: another placeholder is handed back as it is
+         * and the engine resolves it (so a cycle through it is detected). */
+        PyObject *value = PyDict_GetItemWithError(PyModule_GetDict(owner), py_name);
+        if (value != NULL) {
+            /* `from . import sub` in package p binds p.sub to the entry
+             * being resolved: that is no attribute yet, the importer falls
+             * back to importing the submodule p.sub. */
+            Py_DECREF(py_name);
+            *value_out = resolving_here(value) ? NULL : Py_NewRef(value);
+            return LAZY_BIND_OK;
+        }
+        if (PyErr_Occurred()) {
+            Py_DECREF(py_name);
+            return fail_with_exception(runtime_error_out);
+        }
+    }
+    PyObject *value = NULL;
+    int found = _PyObject_LookupAttr(owner, py_name, &value);
+    Py_DECREF(py_name);
+    if (found < 0) {
+        return fail_with_exception(runtime_error_out);
+    }
+    *value_out = value;
+    return LAZY_BIND_OK;
+}
+
+static uint32_t
+hook_set_attr_if_absent(void *userdata, void *module, const char *name, void *value,
+                        void **runtime_error_out)
+{
+    (void)userdata;
+    PyObject *owner = (PyObject *)module;
+    PyObject *py_name = PyUnicode_FromString(name);
+    int failed = py_name == NULL;
+    if (!failed && PyModule_Check(owner)) {
+        failed = PyDict_SetDefault(PyModule_GetDict(owner), py_name, (PyObject *)value) == NULL;
+    }
+    else if (!failed) {
+        PyObject *present = NULL;
+        int found = _PyObject_LookupAttr(owner, py_name, &present);
+        Py_XDECREF(present);
+        failed = found < 0 ||
+                 (found == 0 && PyObject_SetAttr(owner, py_name, (PyObject *)value) < 0);
+    }
+    Py_XDECREF(py_name);
+    return failed ? fail_with_exception(runtime_error_out) : LAZY_BIND_OK;
+}
+
+/* Whether importlib can find module `name` (its parent is imported by now),
+ * without running it: decides "cannot import name" against a submodule. */
+static bool
+hook_can_find(void *userdata, const char *name)
+{
+    (void)userdata;
+    PyObject *py_name = PyUnicode_FromString(name);
+    if (py_name == NULL) {
+        PyErr_Clear();
+        return false;
+    }
+    PyObject *loaded = PyImport_GetModule(py_name);
+    if (loaded != NULL) {
+        Py_DECREF(loaded);
+        Py_DECREF(py_name);
+        return true;
+    }
+    PyErr_Clear();
+    bool found = false;
+    const char *dot = strrchr(name, '.');
+    PyObject *path = NULL;
+    if (dot == NULL) {
+        path = Py_NewRef(Py_None);
+    }
+    else {
+        PyObject *parent_name = PyUnicode_FromStringAndSize(name, dot - name);
+        PyObject *parent = parent_name ? PyImport_GetModule(parent_name) : NULL;
+        Py_XDECREF(parent_name);
+        if (parent != NULL) {
+            (void)_PyObject_LookupAttr(parent, &_Py_ID(__path__), &path);
+            Py_DECREF(parent);
+        }
+    }
+    if (path != NULL) {
+        PyObject *spec = PyObject_CallMethod(_PyInterpreterState_GET()->importlib,
+                                             "_find_spec", "OO", py_name, path);
+        found = spec != NULL && spec != Py_None;
+        Py_XDECREF(spec);
+        Py_DECREF(path);
+    }
+    PyErr_Clear();
+    Py_DECREF(py_name);
+    return found;
+}
+
+static bool
+hook_as_lazy(void *userdata, void *value, lazy_bind_handle *handle_out)
+{
+    (void)userdata;
+    PyObject *object = (PyObject *)value;
+    if (!_PyLazyImport_CheckExact(object)) {
+        return false;
+    }
+    _PyLazyImportObject *placeholder = (_PyLazyImportObject *)object;
+    if (placeholder->handle.stamp == 0) {
+        return false;
+    }
+    *handle_out = placeholder->handle;
+    return true;
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* A list of (name, file, line, thread) for a cycle or deadlock chain. */
+static PyObject *
+chain_list(const lazy_bind_error *error)
+{
+    size_t len = lazy_bind_error_chain_len(error);
+    PyObject *list = PyList_New((Py_ssize_t)len);
+    for (size_t i = 0; list != NULL && i < len; i++) {
+        PyObject *link = Py_BuildValue(
+            "(szIK)", lazy_bind_error_chain_name(error, i), lazy_bind_error_chain_file(error, i),
+            (unsigned int)lazy_bind_error_chain_line(error, i),
+            (unsigned long long)lazy_bind_error_chain_thread(error, i));
+        if (link == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, link);
+    }
+    return list;
+}
+
+/* Re-raises the resolver's own exception with a note naming the lazy
+ * declaration and the access that failed. Several waiters of one attempt
+ * share the object: the note is added once. */
+static void
+raise_original(PyObject *exc, const lazy_bind_error *error)
+{
+    const char *name = lazy_bind_error_declaration_name(error);
+    const char *declared = lazy_bind_error_declaration_file(error);
+    const char *accessed = lazy_bind_error_access_file(error);
+    PyObject *note = PyUnicode_FromFormat(
+        "lazy import of '%s' declared at %s:%u failed while resolving at %s:%u",
+        name ? name : "?", declared ? declared : "<unknown>",
+        (unsigned int)lazy_bind_error_declaration_line(error),
+        accessed ? accessed : "<unknown>", (unsigned int)lazy_bind_error_access_line(error));
+    if (note == NULL) {
+        return;
+    }
+    PyObject *notes = PyObject_GetAttrString(exc, "__notes__");
+    int present = 0;
+    if (notes == NULL) {
+        PyErr_Clear();
+    }
+    else {
+        present = PySequence_Contains(notes, note);
+        Py_DECREF(notes);
+    }
+    if (present == 0) {
+        PyObject *added = PyObject_CallMethod(exc, "add_note", "O", note);
+        Py_XDECREF(added);
+    }
+    Py_DECREF(note);
+    if (present < 0 || PyErr_Occurred()) {
+        return;
+    }
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+}
+
+/* Raises the Python exception for a failed lazy_bind_resolve. */
+static void
+raise_engine_error(lazy_bind_result status, const lazy_bind_error *error)
+{
+    if (status == LAZY_BIND_RESOLVER_FAILED && error != NULL &&
+        lazy_bind_error_runtime_value(error) != NULL)
+    {
+        raise_original((PyObject *)lazy_bind_error_runtime_value(error), error);
+        return;
+    }
+    PyObject *type = PyExc_ImportError;
+    if (status == LAZY_BIND_CYCLE) {
+        type = _PyLazyImports_CycleError;
+    }
+    else if (status == LAZY_BIND_DEADLOCK) {
+        type = _PyLazyImports_DeadlockError;
+    }
+    const char *message = error ? lazy_bind_error_message(error)
+                                : lazy_bind_result_message(status);
+    const char *name = error ? lazy_bind_error_declaration_name(error) : NULL;
+    PyObject *exc = PyObject_CallFunction(type, "s", message);
+    if (exc == NULL) {
+        return;
+    }
+    PyObject *chain = error ? chain_list(error) : PyList_New(0);
+    int failed = chain == NULL || PyObject_SetAttrString(exc, "chain", chain) < 0;
+    Py_XDECREF(chain);
+    if (!failed && name != NULL) {
+        PyObject *py_name = PyUnicode_FromString(name);
+        failed = py_name == NULL || PyObject_SetAttrString(exc, "name", py_name) < 0;
+        Py_XDECREF(py_name);
+    }
+    if (!failed) {
+        PyErr_SetObject(type, exc);
+    }
+    Py_DECREF(exc);
+}
+
+PyObject *
+_PyLazyImports_ResolveHandle(lazy_bind_handle handle)
+{
+    /* The access site: the innermost complete frame of this thread. */
+    PyThreadState *tstate = _PyThreadState_GET();
+    _PyInterpreterFrame *frame = tstate->cframe->current_frame;
+    while (frame != NULL && _PyFrame_IsIncomplete(frame)) {
+        frame = frame->previous;
+    }
+    const char *file = NULL;
+    unsigned int line = 0;
+    if (frame != NULL) {
+        file = PyUnicode_AsUTF8(frame->f_code->co_filename);
+        if (file == NULL) {
+            PyErr_Clear();
+        }
+        int number = _PyInterpreterFrame_GetLine(frame);
+        line = number > 0 ? (unsigned int)number : 0;
+    }
+    void *value = NULL;
+    lazy_bind_error *error = NULL;
+    lazy_bind_result status =
+        lazy_bind_resolve(_PyLazyImports_engine, handle, file, line, &value, &error);
+    if (status == LAZY_BIND_OK) {
+        return Py_NewRef((PyObject *)value);
+    }
+    /* A resolver whose error the engine replaced (a nested cycle, say) may
+     * have left its exception set: the engine's report wins. */
+    PyErr_Clear();
+    raise_engine_error(status, error);
+    lazy_bind_error_free(&error);
+    return NULL;
+}
+
+/* ---- eligibility: where in the code the import statement is --------------- */
+
+/* One varint of the 3.11 exception table: 6-bit groups, bit 6 says more
+ * follow (bit 7 marks an entry's start). Returns -1 at the end. */
+static long
+read_varint(const unsigned char **p, const unsigned char *end)
+{
+    if (*p >= end) {
+        return -1;
+    }
+    unsigned char b = *(*p)++;
+    long value = b & 63;
+    while (b & 64) {
+        if (*p >= end) {
+            return -1;
+        }
+        b = *(*p)++;
+        value = (value << 6) | (b & 63);
+    }
+    return value;
+}
+
+/* The handler covering code unit `unit`, or -1 if none does. */
+static long
+handler_of(PyCodeObject *code, long unit)
+{
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
+    const unsigned char *end = p + PyBytes_GET_SIZE(code->co_exceptiontable);
+    for (;;) {
+        long start = read_varint(&p, end);
+        long length = read_varint(&p, end);
+        long target = read_varint(&p, end);
+        long depth = read_varint(&p, end);
+        if (start < 0 || length < 0 || target < 0 || depth < 0) {
+            return -1;
+        }
+        if (unit >= start && unit < start + length) {
+            return target;
+        }
+    }
+}
+
+/* The base opcode of unit `i` (quickened forms mapped back). */
+static int
+base_op(PyCodeObject *code, long i)
+{
+    return _PyOpcode_Deopt[_Py_OPCODE(_PyCode_CODE(code)[i])];
+}
+
+/* Calls `visit(code, unit, opcode, full argument, data)` for every
+ * instruction (EXTENDED_ARG folded in, inline caches skipped) until it
+ * returns nonzero; returns that value, or 0. */
+static int
+for_each_instruction(PyCodeObject *code,
+                     int (*visit)(PyCodeObject *, long, int, long, void *), void *data)
+{
+    long units = (long)Py_SIZE(code);
+    long arg = 0;
+    for (long i = 0; i < units; i++) {
+        int op = base_op(code, i);
+        arg = (arg << 8) | _Py_OPARG(_PyCode_CODE(code)[i]);
+        if (op == EXTENDED_ARG) {
+            continue;
+        }
+        int stop = visit(code, i, op, arg, data);
+        if (stop) {
+            return stop;
+        }
+        arg = 0;
+        i += _PyOpcode_Caches[op];
+    }
+    return 0;
+}
+
+typedef struct {
+    long unit;      /* the import's code unit */
+    long argument;  /* its IMPORT_NAME argument */
+} ImportSite;
+
+static int
+visit_backward_jump(PyCodeObject *code, long i, int op, long arg, void *data)
+{
+    (void)code;
+    const ImportSite *site = data;
+    return i > site->unit && (op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT) &&
+           i + 1 - arg <= site->unit;
+}
+
+/* CPython compiles a `finally` body twice: once for the normal exit (not
+ * covered by the exception table) and once for the exceptional one
+ * (covered). An IMPORT_NAME with the same argument covered elsewhere marks
+ * the uncovered copy as inside `finally` too. */
+static int
+visit_covered_copy(PyCodeObject *code, long i, int op, long arg, void *data)
+{
+    const ImportSite *site = data;
+    return i != site->unit && op == IMPORT_NAME && arg == site->argument &&
+           handler_of(code, i) >= 0;
+}
+
+/* The LAZY_BIND_CONTEXT_* flags of the import at `unit` with argument
+ * `argument`: inside try/except/finally, with, or a loop. */
+static uint32_t
+code_context(PyCodeObject *code, long unit, long argument)
+{
+    uint32_t flags = 0;
+    ImportSite site = {unit, argument};
+    long handler = handler_of(code, unit);
+    if (handler >= 0) {
+        /* A with block's handler is PUSH_EXC_INFO, WITH_EXCEPT_START. */
+        long next = handler + 1;
+        flags |= next < Py_SIZE(code) && base_op(code, handler) == PUSH_EXC_INFO &&
+                         base_op(code, next) == WITH_EXCEPT_START
+                     ? LAZY_BIND_CONTEXT_IN_WITH
+                     : LAZY_BIND_CONTEXT_IN_TRY;
+    }
+    else if (for_each_instruction(code, visit_covered_copy, &site)) {
+        flags |= LAZY_BIND_CONTEXT_IN_TRY;
+    }
+    if (for_each_instruction(code, visit_backward_jump, &site)) {
+        flags |= LAZY_BIND_CONTEXT_IN_LOOP;
+    }
+    return flags;
+}
+
+/* Whether the IMPORT_NAME at `unit` is followed by IMPORT_FROM: the
+ * `import a.b as c` form (a `from` import has a fromlist instead). */
+static int
+followed_by_import_from(PyCodeObject *code, long unit)
+{
+    long i = unit + 1;
+    while (i < Py_SIZE(code) && base_op(code, i) == EXTENDED_ARG) {
+        i++;
+    }
+    return i < Py_SIZE(code) && base_op(code, i) == IMPORT_FROM;
+}
+
+/* ---- eligibility: names ---------------------------------------------------- */
+
+/* The importer's package for a relative import (CPython's rule:
+ * __package__, else __spec__.parent, else __name__ or its parent), as a new
+ * reference, or NULL (no exception set) if there is none. */
+static PyObject *
+importer_package(PyObject *globals)
+{
+    PyObject *package = PyDict_GetItemWithError(globals, &_Py_ID(__package__));
+    if (package != NULL && package != Py_None) {
+        return PyUnicode_Check(package) ? Py_NewRef(package) : NULL;
+    }
+    PyObject *spec = PyDict_GetItemWithError(globals, &_Py_ID(__spec__));
+    if (spec != NULL && spec != Py_None) {
+        PyObject *parent = PyObject_GetAttr(spec, &_Py_ID(parent));
+        if (parent != NULL && PyUnicode_Check(parent)) {
+            return parent;
+        }
+        Py_XDECREF(parent);
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *name = PyDict_GetItemWithError(globals, &_Py_ID(__name__));
+    if (name == NULL || !PyUnicode_Check(name)) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (PyDict_GetItemWithError(globals, &_Py_ID(__path__)) != NULL) {
+        return Py_NewRef(name);
+    }
+    PyErr_Clear();
+    Py_ssize_t dot = PyUnicode_FindChar(name, '.', 0, PyUnicode_GET_LENGTH(name), -1);
+    if (dot < 0) {
+        PyErr_Clear();
+        return PyUnicode_FromStringAndSize("", 0);
+    }
+    return PyUnicode_Substring(name, 0, dot);
+}
+
+/* The absolute target of the statement as a new reference, or NULL (no
+ * exception set) when it cannot be computed here (eager import reports). */
+static PyObject *
+absolute_target(PyObject *globals, PyObject *name, int level)
+{
+    if (level == 0) {
+        return Py_NewRef(name);
+    }
+    PyObject *package = importer_package(globals);
+    if (package == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    const char *package_utf8 = PyUnicode_AsUTF8(package);
+    const char *name_utf8 = PyUnicode_AsUTF8(name);
+    char *absolute = NULL;
+    PyObject *target = NULL;
+    if (package_utf8 != NULL && name_utf8 != NULL &&
+        lazy_bind_resolve_name(package_utf8, (uint32_t)level, name_utf8, &absolute, NULL) ==
+            LAZY_BIND_OK)
+    {
+        target = PyUnicode_FromString(absolute);
+    }
+    lazy_bind_string_free(&absolute);
+    Py_DECREF(package);
+    PyErr_Clear();
+    return target;
+}
+
+/* The top-level package of a dotted name (new reference). */
+static PyObject *
+top_package(PyObject *target)
+{
+    Py_ssize_t dot = PyUnicode_FindChar(target, '.', 0, PyUnicode_GET_LENGTH(target), 1);
+    if (dot == -2) {
+        return NULL;
+    }
+    return dot < 0 ? Py_NewRef(target) : PyUnicode_Substring(target, 0, dot);
+}
+
+/* Whether `target` or its top-level package is named in the container
+ * `lazy_modules` (an importer's __lazy_modules__). Errors count as no. */
+static int
+named_lazy(PyObject *lazy_modules, PyObject *target)
+{
+    if (lazy_modules == NULL) {
+        return 0;
+    }
+    int named = PySequence_Contains(lazy_modules, target);
+    if (named == 0) {
+        PyObject *top = top_package(target);
+        named = top == NULL ? -1 : PySequence_Contains(lazy_modules, top);
+        Py_XDECREF(top);
+    }
+    if (named < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return named;
+}
+
+/* Borrowed UTF-8 pointers to the names of a fromlist tuple (all str). */
+typedef struct {
+    const char *names[16];
+    const char **items;
+    size_t len;
+} FromNames;
+
+static int
+from_names_init(FromNames *out, PyObject *fromlist)
+{
+    out->items = out->names;
+    out->len = 0;
+    if (fromlist == NULL || fromlist == Py_None) {
+        return 0;
+    }
+    Py_ssize_t len = PyTuple_GET_SIZE(fromlist);
+    if (len > 16) {
+        out->items = PyMem_Malloc(sizeof(char *) * (size_t)len);
+        if (out->items == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    for (Py_ssize_t i = 0; i < len; i++) {
+        out->items[i] = PyUnicode_AsUTF8(PyTuple_GET_ITEM(fromlist, i));
+        if (out->items[i] == NULL) {
+            return -1;
+        }
+        out->len++;
+    }
+    return 0;
+}
+
+static void
+from_names_clear(FromNames *names)
+{
+    if (names->items != names->names) {
+        PyMem_Free(names->items);
+    }
+}
+
+/* Asks the policy (recording the decision while tracing). Returns 1 to
+ * defer, 0 for eager, -1 on error. */
+static int
+policy_decides(const char *importer, const char *target, PyObject *fromlist, uint32_t flags)
+{
+    FromNames names;
+    if (from_names_init(&names, fromlist) < 0) {
+        from_names_clear(&names);
+        return -1;
+    }
+    bool defer = false;
+    lazy_bind_result status;
+    if (lazy.recorder == NULL) {
+        status = lazy_bind_policy_decide(lazy.policy, importer, target, names.items, names.len,
+                                         flags, &defer);
+    }
+    else {
+        char *reason = NULL;
+        status = lazy_bind_policy_explain(lazy.policy, importer, target, names.items, names.len,
+                                          flags, &defer, &reason);
+        if (status == LAZY_BIND_OK) {
+            status = lazy_bind_recorder_record_policy_decision(lazy.recorder, importer, target,
+                                                               defer, reason);
+        }
+        lazy_bind_string_free(&reason);
+    }
+    from_names_clear(&names);
+    if (status != LAZY_BIND_OK) {
+        PyErr_Format(PyExc_ImportError, "lazy_bind_policy_decide: %s",
+                     lazy_bind_result_message(status));
+        return -1;
+    }
+    return defer;
+}
+
+/* ---- the IMPORT_NAME and IMPORT_FROM hooks --------------------------------- */
+
+/* Whether the statement's fromlist (None or a tuple) is deferrable: a tuple
+ * of str without "*". */
+static int
+plain_fromlist(PyObject *fromlist)
+{
+    if (fromlist == Py_None) {
+        return 1;
+    }
+    if (!PyTuple_CheckExact(fromlist) || PyTuple_GET_SIZE(fromlist) == 0) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(fromlist); i++) {
+        PyObject *item = PyTuple_GET_ITEM(fromlist, i);
+        if (!PyUnicode_CheckExact(item) || _PyUnicode_EqualToASCIIString(item, "*")) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Binds the deferred statement: a placeholder for `import a.b.c` (bound
+ * to `a`), or a statement placeholder for the IMPORT_FROMs that follow. */
+static PyObject *
+defer_statement(PyCodeObject *code, long unit, PyObject *globals, PyObject *importer,
+                PyObject *target, PyObject *fromlist)
+{
+    int line = PyCode_Addr2Line(code, (int)(unit * (long)sizeof(_Py_CODEUNIT)));
+    uint64_t ns = (uint64_t)(uintptr_t)globals;
+    if (fromlist != Py_None) {
+        return _PyLazyImport_NewStatement(target, NULL, importer, code->co_filename, line, ns);
+    }
+    if (followed_by_import_from(code, unit)) {
+        PyObject *top = top_package(target);
+        if (top == NULL) {
+            return NULL;
+        }
+        PyObject *step = _PyLazyImport_NewStatement(top, target, importer, code->co_filename,
+                                                    line, ns);
+        Py_DECREF(top);
+        return step;
+    }
+    const char *importer_utf8 = PyUnicode_AsUTF8(importer);
+    const char *target_utf8 = PyUnicode_AsUTF8(target);
+    const char *file = PyUnicode_AsUTF8(code->co_filename);
+    if (importer_utf8 == NULL || target_utf8 == NULL || file == NULL) {
+        return NULL;
+    }
+    lazy_bind_handle handle;
+    char *message = NULL;
+    lazy_bind_result status = lazy_bind_importer_defer_import(
+        lazy.importer, ns, importer_utf8, target_utf8, file, (uint32_t)(line > 0 ? line : 0),
+        &handle, &message);
+    if (status != LAZY_BIND_OK) {
+        PyErr_Format(PyExc_ImportError, "lazy_bind_importer_defer_import: %s",
+                     message ? message : lazy_bind_result_message(status));
+        lazy_bind_string_free(&message);
+        return NULL;
+    }
+    return _PyLazyImport_New(handle, target_utf8);
+}
+
+int
+_PyLazyImport_Defer(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name,
+                    PyObject *fromlist, PyObject *level, PyObject **result)
+{
+    if (lazy.mode == LAZY_BIND_MODE_NONE || lazy.importer == NULL ||
+        !_Py_IsMainInterpreter(tstate->interp))
+    {
+        return 0;
+    }
+    PyObject *globals = frame->f_globals;
+    PyCodeObject *code = frame->f_code;
+    /* Module level: the frame's locals are its globals, and it is not a
+     * function (class bodies have locals of their own). */
+    if (frame->f_locals != globals || !PyDict_CheckExact(globals) ||
+        (code->co_flags & (CO_OPTIMIZED | CO_NEWLOCALS)) || !plain_fromlist(fromlist))
+    {
+        return 0;
+    }
+    /* Mode normal with no policy rules defers only what __lazy_modules__
+     * names: without one, nothing more to look at. */
+    PyObject *lazy_modules = PyDict_GetItemWithError(globals, lazy.lazy_modules_str);
+    if (lazy_modules == NULL && (PyErr_Occurred() || (lazy.mode == LAZY_BIND_MODE_NORMAL &&
+                                                       !lazy.policy_file)))
+    {
+        PyErr_Clear();
+        return 0;
+    }
+    /* An overridden builtins.__import__ sees every import, eagerly. */
+    PyObject *import_func = PyDict_GetItemWithError(frame->f_builtins, &_Py_ID(__import__));
+    PyObject *importer = PyDict_GetItemWithError(globals, &_Py_ID(__name__));
+    int ilevel = _PyLong_AsInt(level);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (import_func != tstate->interp->import_func || importer == NULL ||
+        !PyUnicode_Check(importer) || ilevel < 0 ||
+        (ilevel == 0 && _PyUnicode_EqualToASCIIString(name, "__future__")))
+    {
+        return 0;
+    }
+    /* Computing a relative target may run Python code (__spec__.parent):
+     * hold what was borrowed from the namespace. */
+    Py_INCREF(importer);
+    Py_XINCREF(lazy_modules);
+    int deferred = 0;
+    PyObject *target = absolute_target(globals, name, ilevel);
+    int marked = target != NULL && named_lazy(lazy_modules, target);
+    if (target != NULL && (marked || lazy.mode == LAZY_BIND_MODE_ALL || lazy.policy_file)) {
+        long unit = (long)_PyInterpreterFrame_LASTI(frame);
+        long argument = (long)_Py_OPARG(_PyCode_CODE(code)[unit]);
+        for (long i = unit - 1; i >= 0 && base_op(code, i) == EXTENDED_ARG; i--) {
+            argument |= (long)_Py_OPARG(_PyCode_CODE(code)[i]) << (8 * (unit - i));
+        }
+        uint32_t flags = code_context(code, unit, argument);
+        if (marked) {
+            flags |= LAZY_BIND_CONTEXT_MARKED_LAZY;
+        }
+        const char *importer_utf8 = PyUnicode_AsUTF8(importer);
+        const char *target_utf8 = PyUnicode_AsUTF8(target);
+        deferred = importer_utf8 == NULL || target_utf8 == NULL
+                       ? -1
+                       : policy_decides(importer_utf8, target_utf8, fromlist, flags);
+        if (deferred > 0) {
+            *result = defer_statement(code, unit, globals, importer, target, fromlist);
+            deferred = *result == NULL ? -1 : 1;
+        }
+    }
+    Py_XDECREF(target);
+    Py_XDECREF(lazy_modules);
+    Py_DECREF(importer);
+    return deferred;
+}
+
+PyObject *
+_PyLazyImports_DeferAttribute(_PyLazyImportObject *statement, PyObject *name)
+{
+    const char *importer = PyUnicode_AsUTF8(statement->importer);
+    const char *module = PyUnicode_AsUTF8(statement->module);
+    const char *attribute = PyUnicode_AsUTF8(name);
+    const char *file = PyUnicode_AsUTF8(statement->file);
+    if (importer == NULL || module == NULL || attribute == NULL || file == NULL) {
+        return NULL;
+    }
+    const char *names[1] = {attribute};
+    lazy_bind_handle handle;
+    char *message = NULL;
+    lazy_bind_result status = lazy_bind_importer_defer_from(
+        lazy.importer, statement->ns, importer, NULL, 0, module, names, NULL, 1, file,
+        (uint32_t)(statement->line > 0 ? statement->line : 0), &handle, &message);
+    if (status != LAZY_BIND_OK) {
+        PyErr_Format(PyExc_ImportError, "lazy_bind_importer_defer_from: %s",
+                     message ? message : lazy_bind_result_message(status));
+        lazy_bind_string_free(&message);
+        return NULL;
+    }
+    PyObject *entry_name = PyUnicode_FromFormat("%U.%U", statement->module, name);
+    if (entry_name == NULL) {
+        return NULL;
+    }
+    const char *entry_utf8 = PyUnicode_AsUTF8(entry_name);
+    PyObject *placeholder = entry_utf8 ? _PyLazyImport_New(handle, entry_utf8) : NULL;
+    Py_DECREF(entry_name);
+    return placeholder;
+}
+
+/* ---- modes and the sys functions ------------------------------------------ */
+
+static const char *const mode_names[] = {"none", "normal", "all"};
+
+/* The lazy_bind_mode named `text`, or -1. */
+static int
+parse_mode(const char *text)
+{
+    for (int mode = 0; mode < 3; mode++) {
+        if (strcmp(text, mode_names[mode]) == 0) {
+            return mode;
+        }
+    }
+    return -1;
+}
+
+static int
+need_main_interpreter(void)
+{
+    if (lazy.policy == NULL || !_Py_IsMainInterpreter(_PyInterpreterState_GET())) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "lazy imports are available in the main interpreter only");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+set_mode(uint32_t mode)
+{
+    lazy_bind_result status = lazy_bind_policy_set_mode(lazy.policy, mode);
+    if (status != LAZY_BIND_OK) {
+        PyErr_Format(PyExc_RuntimeError, "lazy_bind_policy_set_mode: %s",
+                     lazy_bind_result_message(status));
+        return -1;
+    }
+    lazy.mode = mode;
+    return 0;
+}
+
+static PyObject *
+sys_set_lazy_imports(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "set_lazy_imports() expects a str, not %.100s",
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    const char *text = PyUnicode_AsUTF8(arg);
+    if (text == NULL) {
+        return NULL;
+    }
+    int mode = parse_mode(text);
+    if (mode < 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "invalid lazy imports mode %R (expected 'all', 'normal' or 'none')", arg);
+        return NULL;
+    }
+    if (need_main_interpreter() < 0 || set_mode((uint32_t)mode) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+sys_get_lazy_imports(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    uint32_t mode = lazy.policy != NULL && _Py_IsMainInterpreter(_PyInterpreterState_GET())
+                        ? lazy.mode
+                        : LAZY_BIND_MODE_NONE;
+    return PyUnicode_FromString(mode_names[mode]);
+}
+
+/* The policy's filter: calls the Python callable (importer, target,
+ * fromlist) -> bool. An exception is reported as unraisable and leaves the
+ * import to the mode (the filter could not object). */
+static bool
+filter_trampoline(void *userdata, const char *importer, const char *target,
+                  const char *const *fromlist, size_t fromlist_len)
+{
+    PyGILState_STATE gil = PyGILState_Ensure();
+    bool defer = true;
+    PyObject *names = Py_None;
+    Py_INCREF(names);
+    if (fromlist_len > 0) {
+        Py_SETREF(names, PyTuple_New((Py_ssize_t)fromlist_len));
+        for (size_t i = 0; names != NULL && i < fromlist_len; i++) {
+            PyObject *item = PyUnicode_FromString(fromlist[i]);
+            if (item == NULL) {
+                Py_CLEAR(names);
+                break;
+            }
+            PyTuple_SET_ITEM(names, (Py_ssize_t)i, item);
+        }
+    }
+    PyObject *result = NULL;
+    if (names != NULL) {
+        result = PyObject_CallFunction((PyObject *)userdata, "ssO", importer, target, names);
+        Py_DECREF(names);
+    }
+    if (result != NULL) {
+        int truth = PyObject_IsTrue(result);
+        Py_DECREF(result);
+        if (truth >= 0) {
+            defer = truth;
+        }
+    }
+    if (PyErr_Occurred()) {
+        PyErr_WriteUnraisable((PyObject *)userdata);
+    }
+    PyGILState_Release(gil);
+    return defer;
+}
+
+static PyObject *
+sys_set_lazy_imports_filter(PyObject *self, PyObject *callable)
+{
+    (void)self;
+    if (callable != Py_None && !PyCallable_Check(callable)) {
+        PyErr_SetString(PyExc_TypeError, "the lazy imports filter must be callable or None");
+        return NULL;
+    }
+    if (need_main_interpreter() < 0) {
+        return NULL;
+    }
+    lazy_bind_result status =
+        callable == Py_None ? lazy_bind_policy_set_filter(lazy.policy, NULL, NULL)
+                            : lazy_bind_policy_set_filter(lazy.policy, filter_trampoline, callable);
+    if (status != LAZY_BIND_OK) {
+        PyErr_Format(PyExc_RuntimeError, "lazy_bind_policy_set_filter: %s",
+                     lazy_bind_result_message(status));
+        return NULL;
+    }
+    /* Every decision runs with the GIL held, as this call does: none can
+     * still be using the old callable, so it may go now. */
+    Py_XSETREF(lazy.filter, callable == Py_None ? NULL : Py_NewRef(callable));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+sys_get_lazy_imports_filter(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    return Py_NewRef(lazy.filter != NULL ? lazy.filter : Py_None);
+}
+
+static PyMethodDef sys_functions[] = {
+    {"set_lazy_imports", sys_set_lazy_imports, METH_O,
+     PyDoc_STR("set_lazy_imports(mode, /)\n--\n\n"
+               "Set the lazy imports mode: 'all' (every eligible module-level import is\n"
+               "deferred), 'normal' (only imports named in the importer's\n"
+               "__lazy_modules__) or 'none'. Overrides -X lazy_imports and\n"
+               "PYTHON_LAZY_IMPORTS; affects imports executed from now on.")},
+    {"get_lazy_imports", sys_get_lazy_imports, METH_NOARGS,
+     PyDoc_STR("get_lazy_imports()\n--\n\nReturn the lazy imports mode: 'all', 'normal' or "
+               "'none'.")},
+    {"set_lazy_imports_filter", sys_set_lazy_imports_filter, METH_O,
+     PyDoc_STR("set_lazy_imports_filter(filter, /)\n--\n\n"
+               "Install filter(importer, target, fromlist) -> bool, asked about every\n"
+               "import that would be deferred; False makes it eager. None removes it.")},
+    {"get_lazy_imports_filter", sys_get_lazy_imports_filter, METH_NOARGS,
+     PyDoc_STR("get_lazy_imports_filter()\n--\n\nReturn the filter, or None.")},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+add_sys_functions(PyInterpreterState *interp)
+{
+    PyObject *module_name = PyUnicode_FromString("sys");
+    if (module_name == NULL) {
+        return -1;
+    }
+    for (PyMethodDef *def = sys_functions; def->ml_name != NULL; def++) {
+        PyObject *function = PyCFunction_NewEx(def, NULL, module_name);
+        int failed = function == NULL ||
+                     PyDict_SetItemString(interp->sysdict, def->ml_name, function) < 0;
+        Py_XDECREF(function);
+        if (failed) {
+            Py_DECREF(module_name);
+            return -1;
+        }
+    }
+    Py_DECREF(module_name);
+    return 0;
+}
+
+/* ---- _lazy_imports helpers ------------------------------------------------- */
+
+PyObject *
+_PyLazyImports_Explain(const char *importer, const char *target, PyObject *fromlist)
+{
+    if (need_main_interpreter() < 0) {
+        return NULL;
+    }
+    /* Mode normal: the importer's __lazy_modules__ marks the import. */
+    uint32_t flags = 0;
+    PyObject *py_importer = PyUnicode_FromString(importer);
+    PyObject *py_target = PyUnicode_FromString(target);
+    PyObject *module = py_importer ? PyImport_GetModule(py_importer) : NULL;
+    if (module != NULL && PyModule_Check(module)) {
+        PyObject *lazy_modules =
+            PyDict_GetItemWithError(PyModule_GetDict(module), lazy.lazy_modules_str);
+        if (py_target != NULL && named_lazy(lazy_modules, py_target)) {
+            flags |= LAZY_BIND_CONTEXT_MARKED_LAZY;
+        }
+    }
+    Py_XDECREF(module);
+    Py_XDECREF(py_importer);
+    Py_XDECREF(py_target);
+    PyErr_Clear();
+    FromNames names;
+    if (from_names_init(&names, fromlist) < 0) {
+        from_names_clear(&names);
+        return NULL;
+    }
+    bool defer = false;
+    char *sentence = NULL;
+    lazy_bind_result status = lazy_bind_policy_explain(lazy.policy, importer, target, names.items,
+                                                       names.len, flags, &defer, &sentence);
+    from_names_clear(&names);
+    if (status != LAZY_BIND_OK) {
+        PyErr_Format(PyExc_ValueError, "lazy_bind_policy_explain: %s",
+                     lazy_bind_result_message(status));
+        return NULL;
+    }
+    PyObject *text = PyUnicode_FromString(sentence);
+    lazy_bind_string_free(&sentence);
+    return text;
+}
+
+PyObject *
+_PyLazyImports_NeverResolved(void)
+{
+    if (_PyLazyImports_engine == NULL) {
+        return PyList_New(0);
+    }
+    char *report = NULL;
+    lazy_bind_result status = lazy_bind_never_resolved_report(_PyLazyImports_engine, &report);
+    if (status != LAZY_BIND_OK) {
+        PyErr_Format(PyExc_RuntimeError, "lazy_bind_never_resolved_report: %s",
+                     lazy_bind_result_message(status));
+        return NULL;
+    }
+    PyObject *text = PyUnicode_FromString(report);
+    lazy_bind_string_free(&report);
+    if (text == NULL) {
+        return NULL;
+    }
+    PyObject *lines = PyUnicode_Splitlines(text, 0);
+    Py_DECREF(text);
+    return lines;
+}
+
+PyObject *
+_PyLazyImports_Counters(void)
+{
+    lazy_bind_counters c = {.size = sizeof(lazy_bind_counters)};
+    if (_PyLazyImports_engine != NULL) {
+        lazy_bind_result status = lazy_bind_engine_counters(_PyLazyImports_engine, &c);
+        if (status != LAZY_BIND_OK) {
+            PyErr_Format(PyExc_RuntimeError, "lazy_bind_engine_counters: %s",
+                         lazy_bind_result_message(status));
+            return NULL;
+        }
+    }
+    return Py_BuildValue("{sKsKsKsK}", "deferred", (unsigned long long)c.deferred, "resolved",
+                         (unsigned long long)c.resolved, "failed", (unsigned long long)c.failed,
+                         "pending", (unsigned long long)c.pending);
+}
+
+/* ---- start-up, exit and fork ------------------------------------------------ */
+
+/* The value of -X `key`=VALUE as a new UTF-8 string (PyMem_RawFree), "" for
+ * a bare -X `key`, NULL when absent; the last occurrence wins. */
+static char *
+xoption(const PyConfig *config, const wchar_t *key)
+{
+    char *found = NULL;
+    size_t key_len = wcslen(key);
+    for (Py_ssize_t i = 0; i < config->xoptions.length; i++) {
+        const wchar_t *option = config->xoptions.items[i];
+        if (wcsncmp(option, key, key_len) != 0 ||
+            (option[key_len] != L'=' && option[key_len] != L'\0'))
+        {
+            continue;
+        }
+        const wchar_t *value = option[key_len] == L'=' ? option + key_len + 1 : L"";
+        char *utf8 = NULL;
+        if (_Py_EncodeUTF8Ex(value, &utf8, NULL, NULL, 1, _Py_ERROR_SURROGATEESCAPE) == 0) {
+            PyMem_RawFree(found);
+            found = utf8;
+        }
+    }
+    return found;
+}
+
+static void
+at_exit(void)
+{
+    if (lazy.recorder != NULL && lazy.trace_path != NULL &&
+        lazy_bind_write_chrome_trace(lazy.recorder, lazy.trace_path) != LAZY_BIND_OK)
+    {
+        fprintf(stderr, "lazy imports: cannot write the trace to %s\n", lazy.trace_path);
+    }
+    if (lazy.report && _PyLazyImports_engine != NULL) {
+        char *report = NULL;
+        if (lazy_bind_never_resolved_report(_PyLazyImports_engine, &report) == LAZY_BIND_OK) {
+            size_t count = 0;
+            for (const char *p = report; *p; p++) {
+                count += *p == '\n';
+            }
+            fprintf(stderr, "lazy imports never resolved: %zu\n%s", count, report);
+            lazy_bind_string_free(&report);
+        }
+    }
+}
+
+static PyStatus
+init_error(const char *what, lazy_bind_result status)
+{
+    static char message[256];
+    snprintf(message, sizeof(message), "lazy imports: %s: %s", what,
+             lazy_bind_result_message(status));
+    return _PyStatus_ERR(message);
+}
+
+/* Creates the engine, importer, policy and exceptions, and applies the
+ * configuration: -X lazy_imports > PYTHON_LAZY_IMPORTS > the policy's own
+ * `mode` line > normal. */
+static PyStatus
+init_main(const PyConfig *config)
+{
+    lazy_bind_runtime_hooks hooks = {
+        .size = sizeof(lazy_bind_runtime_hooks),
+        .retain = hook_retain,
+        .release = hook_release,
+        .before_block = hook_before_block,
+        .after_wake = hook_after_wake,
+    };
+    lazy_bind_result status = lazy_bind_engine_new(&hooks, 0, &_PyLazyImports_engine);
+    if (status != LAZY_BIND_OK) {
+        return init_error("lazy_bind_engine_new", status);
+    }
+    lazy_bind_import_hooks import_hooks = {
+        .size = sizeof(lazy_bind_import_hooks),
+        .import_module = hook_import_module,
+        .get_attr = hook_get_attr,
+        .set_attr_if_absent = hook_set_attr_if_absent,
+        .can_find = hook_can_find,
+        .as_lazy = hook_as_lazy,
+    };
+    status = lazy_bind_importer_new(_PyLazyImports_engine, &import_hooks, &lazy.importer);
+    if (status != LAZY_BIND_OK) {
+        return init_error("lazy_bind_importer_new", status);
+    }
+    char *message = NULL;
+    bool policy_set = false;
+    if (config->use_environment) {
+        status = lazy_bind_policy_from_env(&lazy.policy, &policy_set, &message);
+    }
+    else {
+        status = lazy_bind_policy_parse("", &lazy.policy, &message);
+    }
+    if (status != LAZY_BIND_OK) {
+        static char text[512];
+        snprintf(text, sizeof(text), "lazy imports: LAZY_BIND_POLICY: %s",
+                 message ? message : lazy_bind_result_message(status));
+        lazy_bind_string_free(&message);
+        return _PyStatus_ERR(text);
+    }
+    lazy.policy_file = policy_set;
+    uint32_t mode = LAZY_BIND_MODE_NORMAL;
+    lazy_bind_policy_mode(lazy.policy, &mode);
+    char *chosen = xoption(config, L"lazy_imports");
+    const char *env = config->use_environment ? getenv("PYTHON_LAZY_IMPORTS") : NULL;
+    const char *text = chosen != NULL ? chosen : (env != NULL && *env ? env : NULL);
+    if (text != NULL) {
+        int parsed = parse_mode(text);
+        if (parsed < 0) {
+            static char invalid[256];
+            snprintf(invalid, sizeof(invalid),
+                     "lazy imports: %s: invalid mode '%.100s' (expected all, normal or none)",
+                     chosen != NULL ? "-X lazy_imports" : "PYTHON_LAZY_IMPORTS", text);
+            PyMem_RawFree(chosen);
+            return _PyStatus_ERR(invalid);
+        }
+        mode = (uint32_t)parsed;
+    }
+    PyMem_RawFree(chosen);
+    lazy_bind_policy_set_mode(lazy.policy, mode);
+    lazy.mode = mode;
+
+    lazy.trace_path = xoption(config, L"lazy_imports_trace");
+    char *report = xoption(config, L"lazy_imports_report");
+    const char *report_env = config->use_environment ? getenv("PYTHON_LAZY_IMPORTS_REPORT")
+                                                     : NULL;
+    lazy.report = report != NULL || (report_env != NULL && *report_env && strcmp(report_env, "0"));
+    PyMem_RawFree(report);
+    if (lazy.trace_path != NULL) {
+        if (*lazy.trace_path == '\0') {
+            return _PyStatus_ERR("lazy imports: -X lazy_imports_trace needs a file name");
+        }
+        status = lazy_bind_recorder_new((size_t)1 << 20, &lazy.recorder);
+        if (status == LAZY_BIND_OK) {
+            status = lazy_bind_engine_set_recorder(_PyLazyImports_engine, lazy.recorder);
+        }
+        if (status != LAZY_BIND_OK) {
+            return init_error("lazy_bind_recorder_new", status);
+        }
+    }
+    if ((lazy.trace_path != NULL || lazy.report) && Py_AtExit(at_exit) < 0) {
+        return _PyStatus_ERR("lazy imports: too many Py_AtExit functions");
+    }
+    return _PyStatus_OK();
+}
+
+PyStatus
+_PyLazyImports_Init(PyThreadState *tstate)
+{
+    if (PyType_Ready(&_PyLazyImport_Type) < 0) {
+        return _PyStatus_ERR("lazy imports: cannot ready the placeholder type");
+    }
+    if (lazy.lazy_modules_str == NULL) {
+        lazy.lazy_modules_str = PyUnicode_InternFromString("__lazy_modules__");
+        _PyLazyImports_CycleError = PyErr_NewExceptionWithDoc(
+            "_lazy_imports.LazyImportCycleError",
+            "Resolving a lazy import needed itself on the same thread; the message\n"
+            "and `chain` ((name, file, line, thread) links) name the whole cycle.",
+            PyExc_ImportError, NULL);
+        _PyLazyImports_DeadlockError = PyErr_NewExceptionWithDoc(
+            "_lazy_imports.LazyImportDeadlockError",
+            "Threads resolving lazy imports waited for each other; the message and\n"
+            "`chain` ((name, file, line, thread) links) name both chains.",
+            PyExc_ImportError, NULL);
+        if (lazy.lazy_modules_str == NULL || _PyLazyImports_CycleError == NULL ||
+            _PyLazyImports_DeadlockError == NULL)
+        {
+            return _PyStatus_ERR("lazy imports: cannot create the exceptions");
+        }
+    }
+    if (add_sys_functions(tstate->interp) < 0) {
+        return _PyStatus_ERR("lazy imports: cannot add the sys functions");
+    }
+    if (!_Py_IsMainInterpreter(tstate->interp) || _PyLazyImports_engine != NULL) {
+        return _PyStatus_OK();
+    }
+    if (lazy_bind_version() != LAZY_BIND_VERSION) {
+        return _PyStatus_ERR("lazy imports: lazy_bind header/library version mismatch");
+    }
+    return init_main(_PyInterpreterState_GetConfig(tstate->interp));
+}
+
+void
+_PyLazyImports_AfterForkChild(void)
+{
+    if (_PyLazyImports_engine == NULL) {
+        return;
+    }
+    lazy_bind_fork_report report = {0};
+    if (lazy_bind_after_fork_child(_PyLazyImports_engine, &report) != LAZY_BIND_OK ||
+        report.allocation_lost)
+    {
+        /* No new entry may be created in this engine: stay eager. */
+        lazy.mode = LAZY_BIND_MODE_NONE;
+        lazy_bind_policy_set_mode(lazy.policy, LAZY_BIND_MODE_NONE);
+    }
+    /* The recorder's lock may have been held by a vanished thread, and the
+     * trace and report belong to the parent: the child records nothing. */
+    if (lazy.recorder != NULL) {
+        lazy_bind_engine_set_recorder(_PyLazyImports_engine, NULL);
+        lazy.recorder = NULL;
+    }
+    lazy.trace_path = NULL;
+    lazy.report = 0;
+}

@@ -1,0 +1,87 @@
+"""Failures: the original exception type with a note naming the declaration,
+retried on next use; same-thread cycles as LazyImportCycleError."""
+
+import unittest
+
+from lazy_support import LazyTestCase
+
+
+class Errors(LazyTestCase):
+    def test_original_type_with_declaration_note(self):
+        out = self.run_json({"broken.py": "raise KeyError('inside broken')\n"}, """
+            import json
+            import broken
+            try:
+                broken.anything
+            except KeyError as e:
+                print(json.dumps([type(e).__name__, str(e), e.__notes__]))
+            """)
+        name, text, notes = out
+        self.assertEqual([name, text], ["KeyError", "'inside broken'"])
+        self.assertEqual(len(notes), 1)
+        self.assertRegex(notes[0], r"lazy import of 'broken' declared at .*main\.py:3 "
+                                   r"failed while resolving at .*main\.py:5")
+
+    def test_missing_module_is_module_not_found_at_use(self):
+        out = self.run_json({}, """
+            import json
+            import no_such_module_here
+            declared = True
+            try:
+                no_such_module_here.x
+            except ModuleNotFoundError as e:
+                print(json.dumps([declared, e.name]))
+            """)
+        self.assertEqual(out, [True, "no_such_module_here"])
+
+    def test_failure_is_retried_on_next_use(self):
+        out = self.run_json({
+            "flaky.py": "import attempts\nattempts.n += 1\n"
+                        "if attempts.n == 1:\n    raise OSError('first attempt')\nVALUE = 'ok'\n",
+            "attempts.py": "n = 0\n",
+        }, """
+            import json, attempts, _lazy_imports
+            import flaky
+            outcomes = []
+            for _ in range(2):
+                try:
+                    outcomes.append(flaky.VALUE)
+                except OSError as e:
+                    outcomes.append(type(e).__name__)
+            print(json.dumps([outcomes, attempts.n, _lazy_imports.counters()['failed']]))
+            """)
+        self.assertEqual(out, [["OSError", "ok"], 2, 1])
+
+    def test_same_thread_cycle(self):
+        # a's `x` is a lazy from-import of b; b's body reads a.x while x is
+        # being resolved: the same entry again, on the same thread.
+        out = self.run_json({
+            "a.py": "from b import x\nuse = x\n",
+            "b.py": "import a\nx = 1\ny = a.x\n",
+        }, """
+            import json, _lazy_imports
+            try:
+                import a
+                a.use
+                print(json.dumps(["no error"]))
+            except _lazy_imports.LazyImportCycleError as e:
+                print(json.dumps(["cycle", str(e), [link[0] for link in e.chain],
+                                  isinstance(e, ImportError)]))
+            """, xoptions=("lazy_imports=all",))
+        self.assertEqual(out[0], "cycle", out)
+        self.assertIn("a.py", out[1])
+        self.assertIn("b.x", out[2])
+        self.assertTrue(out[3])
+
+    def test_error_classes_are_import_errors(self):
+        proc = self.run_python({}, """
+            import _lazy_imports as m
+            print(issubclass(m.LazyImportCycleError, ImportError),
+                  issubclass(m.LazyImportDeadlockError, ImportError),
+                  m.LazyImportCycleError.__module__)
+            """)
+        self.assertEqual(proc.stdout.split(), ["True", "True", "_lazy_imports"])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1109,7 +1109,8 @@ uint64_t lazy_bind_error_chain_thread(const struct lazy_bind_error *error,
 
 /**
  * For `LAZY_BIND_RESOLVER_FAILED` from a C resolver: the status the
- * resolver returned. 0 (`LAZY_BIND_OK`) for every other error.
+ * resolver returned (the innermost one, when the failure came through
+ * other lazy bindings). 0 (`LAZY_BIND_OK`) for every other error.
  *
  * # Safety
  * `error` must be NULL or a live error object.
@@ -1118,7 +1119,9 @@ uint32_t lazy_bind_error_resolver_status(const struct lazy_bind_error *error);
 
 /**
  * For `LAZY_BIND_RESOLVER_FAILED`: the runtime error object the resolver
- * handed back (its exception), or NULL if it gave none.
+ * handed back (its exception), or NULL if it gave none. When the failure
+ * came through other lazy bindings (a resolver resolved a binding that
+ * failed), the innermost object: the runtime's original error.
  *
  * Borrowed: valid while the error object lives. Retain it to keep it
  * longer. Every thread that waited on the failed attempt gets the same

@@ -1109,7 +1109,8 @@ uint64_t lazy_bind_error_chain_thread(const struct lazy_bind_error *error,
 
 /**
  * For `LAZY_BIND_RESOLVER_FAILED` from a C resolver: the status the
- * resolver returned. 0 (`LAZY_BIND_OK`) for every other error.
+ * resolver returned (the innermost one, when the failure came through
+ * other lazy bindings). 0 (`LAZY_BIND_OK`) for every other error.
  *
  * # Safety
  * `error` must be NULL or a live error object.
@@ -1118,7 +1119,9 @@ uint32_t lazy_bind_error_resolver_status(const struct lazy_bind_error *error);
 
 /**
  * For `LAZY_BIND_RESOLVER_FAILED`: the runtime error object the resolver
- * handed back (its exception), or NULL if it gave none.
+ * handed back (its exception), or NULL if it gave none. When the failure
+ * came through other lazy bindings (a resolver resolved a binding that
+ * failed), the innermost object: the runtime's original error.
  *
  * Borrowed: valid while the error object lives. Retain it to keep it
  * longer. Every thread that waited on the failed attempt gets the same
@@ -1567,6 +1570,34 @@ void lazy_bind_policy_free(struct lazy_bind_policy **policy);
  */
 lazy_bind_result lazy_bind_policy_set_mode(const struct lazy_bind_policy *policy,
                                            uint32_t mode);
+
+/**
+ * Adds the rules of `text` (policy text holding rules only, e.g.
+ * `"eager-importer pandas.*"`; `;` or newlines between them) to the
+ * policy in force, keeping its mode, its other rules and its filter: for
+ * a runtime's built-in opt-outs under the user's policy. Imports decided
+ * after this returns see the rules.
+ *
+ * On `LAZY_BIND_POLICY_SYNTAX`, if `error_message_out` is not NULL, writes
+ * an owned message naming the line, the column and the offending text
+ * (free with `lazy_bind_string_free`); the policy is unchanged.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy` or `text`;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_POLICY_SYNTAX` for malformed text
+ * or a `mode` statement in it (use `lazy_bind_policy_set_mode`).
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; `text` NULL or NUL-terminated;
+ * `error_message_out` NULL or writable.
+ *
+ * # Thread-safety
+ * May run while other threads decide with the policy: each decision sees
+ * the rules before or after, never a mix.
+ */
+lazy_bind_result lazy_bind_policy_add_rules(const struct lazy_bind_policy *policy,
+                                            const char *text,
+                                            char **error_message_out);
 
 /**
  * Writes the mode in force (a `lazy_bind_mode`) to `*mode_out`.

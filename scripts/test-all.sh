@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of lazy_bind: formatting, lints, the Rust, C, C++ and
-# CPython tests (all driven by `cargo test`), then Miri on the engine's
-# unsafe core. This is the README's test command and what CI runs.
+# CPython adaptor tests (all driven by `cargo test`), the CPython fork's
+# tests (it builds the fork), then Miri on the engine's unsafe core. This
+# is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,8 @@ echo "== cargo clippy"
 cargo clippy --all-targets --all-features -- -D warnings
 echo "== cargo test"
 cargo test --workspace --all-features
+echo "== CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"
+ffi-tests/cpython-fork/run-tests.sh
 echo "== cargo miri test (engine core; scaled down with cfg!(miri))"
 # Not under Miri: the C/C++ and CPython tests (other processes and foreign
 # code), the fork test (Miri cannot fork), the native tests (dlopen), the

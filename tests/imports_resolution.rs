@@ -425,3 +425,38 @@ fn threads_racing_on_one_binding_import_the_module_once() {
     assert_eq!(results.0, vec![2; n]);
     assert_eq!(results.1, ["a"]);
 }
+
+#[test]
+fn placeholders_provided_to_each_other_are_reported_as_a_loop_not_a_hang() {
+    let loop_head: Arc<OnceLock<lazy_bind::Handle>> = Arc::default();
+    let fake = Fake::new();
+    fake.empty("a").source("c", {
+        let loop_head = Arc::clone(&loop_head);
+        move |cx| {
+            cx.set(
+                "z",
+                Value::Lazy(*loop_head.get().expect("set before c runs")),
+            );
+            Ok(())
+        }
+    });
+    let (fake, importer) = fake.start();
+    let main = fake.main();
+    let x = fake.run(&main, &from("a", &[("x", None)], 1))[0].handle;
+    let y = fake.run(&main, &from("a", &[("y", None)], 2))[0].handle;
+    // A runtime hands each placeholder the other as its value.
+    assert!(importer.engine().provide(x, Value::Lazy(y)).unwrap());
+    assert!(importer.engine().provide(y, Value::Lazy(x)).unwrap());
+    loop_head.set(x).unwrap();
+    fake.run(&main, &from("c", &[("z", None)], 3));
+    // Under a time limit: the regression this guards against loops forever.
+    common::within(Duration::from_secs(10), move || {
+        let error = fake.load(&main, "z").unwrap_err();
+        match source(&error).downcast_ref::<ImportError>() {
+            Some(ImportError::PlaceholderLoop { names }) => {
+                assert_eq!(names, &["a.x", "a.y", "a.x"])
+            }
+            other => panic!("expected a placeholder loop, got {other:?} from {error}"),
+        }
+    });
+}

@@ -246,3 +246,23 @@ fn env_value_not_unicode() {
     let e = Policy::from_env_value(Some(OsStr::from_bytes(b"mode \xff"))).unwrap_err();
     assert!(matches!(e, LoadError::NotUnicode));
 }
+
+#[test]
+fn rules_only_text_refuses_a_mode_and_layers_under_a_policy() {
+    let user = Policy::parse("mode all\nlazy-target numpy").unwrap();
+    let defaults = Policy::parse_rules("eager-importer pandas.*; lazy-target numpy").unwrap();
+    let layered = user.with_rules_of(&defaults);
+    assert_eq!(layered.mode(), Mode::All);
+    assert_eq!(
+        rules(&layered),
+        ["lazy-target numpy", "eager-importer pandas.*"]
+    );
+
+    let error = Policy::parse_rules("eager-target a\n  mode none").unwrap_err();
+    assert_eq!((error.line, error.column), (2, 3));
+    assert_eq!(error.kind, PolicyErrorKind::ModeNotAllowed);
+    assert!(
+        error.to_string().contains("only rules can be added"),
+        "{error}"
+    );
+}

@@ -26,14 +26,21 @@ static test_object version = {"pkg.version", 1};
  * of the engine (the runtime tells the engine through as_lazy). */
 static test_object placeholder = {"<lazy pkg.version>", 1};
 static lazy_bind_handle placeholder_handle;
+/* Attribute pkg.broken is a placeholder too, whose resolver fails. */
+static test_object broken = {"<lazy pkg.broken>", 1};
+static lazy_bind_handle broken_handle;
+static test_object broken_error = {"ValueError", 1};
+#define BROKEN_STATUS 42
 
 /* Attributes: (module, name, value); set_attr_if_absent appends. */
 static struct {
   void *module;
   const char *name;
   test_object *value;
-} attrs[MAX_ATTRS] = {{&json, "dumps", &dumps}, {&pkg, "lazy", &placeholder}};
-static int attr_count = 2;
+} attrs[MAX_ATTRS] = {{&json, "dumps", &dumps},
+                      {&pkg, "lazy", &placeholder},
+                      {&pkg, "broken", &broken}};
+static int attr_count = 3;
 
 static toy_module *find(const char *name) {
   for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
@@ -103,10 +110,13 @@ static bool can_find(void *userdata, const char *name) {
 
 static bool as_lazy(void *userdata, void *value, lazy_bind_handle *handle_out) {
   (void)userdata;
-  if (value != &placeholder) {
+  if (value == &placeholder) {
+    *handle_out = placeholder_handle;
+  } else if (value == &broken) {
+    *handle_out = broken_handle;
+  } else {
     return false;
   }
-  *handle_out = placeholder_handle;
   return true;
 }
 
@@ -116,6 +126,14 @@ static uint32_t resolve_version(void *userdata, const lazy_bind_engine *engine,
   (void)userdata, (void)engine, (void)handle, (void)runtime_error_out;
   *value_out = test_new_ref(&version);
   return LAZY_BIND_OK;
+}
+
+static uint32_t resolve_broken(void *userdata, const lazy_bind_engine *engine,
+                               lazy_bind_handle handle, void **value_out,
+                               void **runtime_error_out) {
+  (void)userdata, (void)engine, (void)handle, (void)value_out;
+  *runtime_error_out = test_new_ref(&broken_error);
+  return BROKEN_STATUS;
 }
 
 static void *resolve(const lazy_bind_engine *engine, lazy_bind_handle handle) {
@@ -161,6 +179,8 @@ int main(void) {
   CHECK_OK(lazy_bind_importer_new(engine, &import_hooks, &importer));
   CHECK_OK(lazy_bind_entry_create(engine, "pkg.version", "pkg.py", 1, resolve_version, NULL,
                                   NULL, &placeholder_handle));
+  CHECK_OK(lazy_bind_entry_create(engine, "pkg.broken", "pkg.py", 2, resolve_broken, NULL, NULL,
+                                  &broken_handle));
 
   /* import pkg.sub: binds pkg; nothing runs until the access. */
   lazy_bind_handle h_pkg, h_again, h_sub, h_from[2], h_rel, h_missing, h_json, h_nowhere;
@@ -198,6 +218,21 @@ int main(void) {
   CHECK_OK(lazy_bind_importer_defer_from(importer, 2, "pkg.mod", "pkg", 1, "", lazy_name, NULL,
                                          1, "pkg/mod.py", 1, &h_rel, NULL));
   CHECK(resolve(engine, h_rel) == &version);
+
+  /* from pkg import broken: the attribute's own resolution fails. The
+   * error reaching this binding nests that failure; the runtime's original
+   * error object and status are still the ones handed back. */
+  const char *broken_name[] = {"broken"};
+  lazy_bind_handle h_broken;
+  CHECK_OK(lazy_bind_importer_defer_from(importer, 1, "__main__", NULL, 0, "pkg", broken_name,
+                                         NULL, 1, "main.py", 6, &h_broken, NULL));
+  CHECK_STATUS(lazy_bind_resolve(engine, h_broken, "main.py", 80, &value, &error),
+               LAZY_BIND_RESOLVER_FAILED);
+  CHECK_STR(lazy_bind_error_declaration_name(error), "pkg.broken");
+  CHECK(lazy_bind_error_runtime_value(error) == &broken_error);
+  CHECK(lazy_bind_error_resolver_status(error) == BROKEN_STATUS);
+  check_contains(lazy_bind_error_message(error), "'pkg.broken' (declared at pkg.py:2)");
+  lazy_bind_error_free(&error);
 
   /* A module that cannot be imported: the runtime's exception comes back. */
   CHECK_OK(lazy_bind_importer_defer_import(importer, 1, "__main__", "missing", "main.py", 5,
@@ -284,6 +319,7 @@ int main(void) {
   CHECK(test_refs(&json.object) == 1 && test_refs(&dumps) == 1);
   CHECK(test_refs(&version) == 1 && test_refs(&placeholder) == 1);
   CHECK(test_refs(&not_found) == 1);
+  CHECK(test_refs(&broken) == 1 && test_refs(&broken_error) == 1);
   printf("imports: ok\n");
   return 0;
 }

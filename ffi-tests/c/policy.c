@@ -140,6 +140,22 @@ static void deciding(void) {
   check_explain(policy, "numpy", LAZY_BIND_CONTEXT_IN_TRY, false, "try/except/finally");
   check_explain(policy, "numpy", 0, true, "mode all");
 
+  /* Built-in rules added under the policy in force: the mode stays; a
+   * mode statement or bad text is refused and changes nothing. */
+  CHECK(decide(policy, "app", "pandas.core", 0));
+  CHECK_OK(lazy_bind_policy_add_rules(policy, "eager-target pandas.*; eager-target torch.*",
+                                      NULL));
+  CHECK(!decide(policy, "app", "pandas.core", 0));
+  CHECK(decide(policy, "app", "numpy", 0));
+  check_explain(policy, "pandas.core", 0, false, "'eager-target pandas.*'");
+  char *rules_error = NULL;
+  CHECK_STATUS(lazy_bind_policy_add_rules(policy, "eager-target scipy\nmode none", &rules_error),
+               LAZY_BIND_POLICY_SYNTAX);
+  CHECK(rules_error != NULL && strstr(rules_error, "line 2, column 1") != NULL);
+  lazy_bind_string_free(&rules_error);
+  CHECK(decide(policy, "app", "scipy", 0));
+  CHECK_STATUS(lazy_bind_policy_add_rules(policy, NULL, NULL), LAZY_BIND_NULL_ARGUMENT);
+
   /* Mode normal: only imports marked lazy are deferred. */
   CHECK_OK(lazy_bind_policy_set_mode(policy, LAZY_BIND_MODE_NORMAL));
   uint32_t mode = 99;

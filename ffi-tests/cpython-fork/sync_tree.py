@@ -4,8 +4,9 @@
 
 Files that are the same in both keep DEST's modification time, so `make` in
 an out-of-tree build of DEST rebuilds only what really changed. Files and
-directories in DEST that SRC lacks are removed. Prints how many files it
-copied and removed.
+directories in DEST that SRC lacks are removed. `__pycache__` directories
+are left alone on both sides: they are what each interpreter writes for
+itself. Prints how many files it copied and removed.
 """
 
 import filecmp
@@ -13,14 +14,17 @@ import os
 import shutil
 import sys
 
+CACHE = "__pycache__"
+
 
 def sync(src, dest):
     copied = removed = 0
     for here, dirs, files in os.walk(src):
+        dirs[:] = [name for name in dirs if name != CACHE]
         rel = os.path.relpath(here, src)
         target = os.path.normpath(os.path.join(dest, rel))
         os.makedirs(target, exist_ok=True)
-        wanted = set(dirs) | set(files)
+        wanted = set(dirs) | set(files) | {CACHE}
         for name in os.listdir(target):
             if name not in wanted:
                 path = os.path.join(target, name)

@@ -44,10 +44,15 @@ pub(crate) struct Table<V> {
 
 impl<V> Table<V> {
     pub(crate) fn new() -> Self {
+        // Built on the heap: `Box::new([..; PAGE_COUNT])` would first build
+        // the 32 KiB directory on the stack and move it.
+        let pages: Box<[AtomicPtr<Slot<V>>]> = (0..PAGE_COUNT)
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+            .collect();
         Table {
-            pages: Box::new(std::array::from_fn(
-                |_| AtomicPtr::new(std::ptr::null_mut()),
-            )),
+            pages: pages
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("PAGE_COUNT pages were built")),
             allocation: Mutex::new(Allocation::default()),
         }
     }

@@ -118,10 +118,20 @@ impl lazy_bind_error {
 
     /// The resolver's own report, for a resolver failure from C.
     fn foreign(&self) -> Option<&ForeignError> {
-        match &self.error {
-            Error::ResolverFailed { source, .. } => source.downcast_ref::<ForeignError>(),
-            _ => None,
-        }
+        innermost_foreign(&self.error)
+    }
+}
+
+/// The C resolver's report behind `error`. A resolver that resolved another
+/// binding and failed with that binding's error (an import of an attribute
+/// that is itself lazy) nests engine errors: the report is the innermost
+/// one, where the runtime's own failure is.
+fn innermost_foreign(error: &Error) -> Option<&ForeignError> {
+    match error {
+        Error::ResolverFailed { source, .. } => source
+            .downcast_ref::<ForeignError>()
+            .or_else(|| source.as_engine_error().and_then(innermost_foreign)),
+        _ => None,
     }
 }
 
@@ -378,7 +388,8 @@ pub unsafe extern "C" fn lazy_bind_error_chain_thread(
 }
 
 /// For `LAZY_BIND_RESOLVER_FAILED` from a C resolver: the status the
-/// resolver returned. 0 (`LAZY_BIND_OK`) for every other error.
+/// resolver returned (the innermost one, when the failure came through
+/// other lazy bindings). 0 (`LAZY_BIND_OK`) for every other error.
 ///
 /// # Safety
 /// `error` must be NULL or a live error object.
@@ -393,7 +404,9 @@ pub unsafe extern "C" fn lazy_bind_error_resolver_status(error: *const lazy_bind
 }
 
 /// For `LAZY_BIND_RESOLVER_FAILED`: the runtime error object the resolver
-/// handed back (its exception), or NULL if it gave none.
+/// handed back (its exception), or NULL if it gave none. When the failure
+/// came through other lazy bindings (a resolver resolved a binding that
+/// failed), the innermost object: the runtime's original error.
 ///
 /// Borrowed: valid while the error object lives. Retain it to keep it
 /// longer. Every thread that waited on the failed attempt gets the same

@@ -363,6 +363,53 @@ pub unsafe extern "C" fn lazy_bind_policy_set_mode(
     })
 }
 
+/// Adds the rules of `text` (policy text holding rules only, e.g.
+/// `"eager-importer pandas.*"`; `;` or newlines between them) to the
+/// policy in force, keeping its mode, its other rules and its filter: for
+/// a runtime's built-in opt-outs under the user's policy. Imports decided
+/// after this returns see the rules.
+///
+/// On `LAZY_BIND_POLICY_SYNTAX`, if `error_message_out` is not NULL, writes
+/// an owned message naming the line, the column and the offending text
+/// (free with `lazy_bind_string_free`); the policy is unchanged.
+///
+/// # Errors
+/// `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy` or `text`;
+/// `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_POLICY_SYNTAX` for malformed text
+/// or a `mode` statement in it (use `lazy_bind_policy_set_mode`).
+///
+/// # Safety
+/// `policy` must be NULL or a live policy; `text` NULL or NUL-terminated;
+/// `error_message_out` NULL or writable.
+///
+/// # Thread-safety
+/// May run while other threads decide with the policy: each decision sees
+/// the rules before or after, never a mix.
+#[no_mangle]
+pub unsafe extern "C" fn lazy_bind_policy_add_rules(
+    policy: *const lazy_bind_policy,
+    text: *const c_char,
+    error_message_out: *mut *mut c_char,
+) -> lazy_bind_result {
+    boundary::status(|| {
+        // SAFETY: the caller guarantees a live policy.
+        let policy = unsafe { arg(policy) }?;
+        // SAFETY: the caller guarantees NULL or NUL-terminated.
+        let text = unsafe { str_arg(text) }?;
+        match Policy::parse_rules(text) {
+            Ok(rules) => {
+                policy.policy.add_rules(&rules);
+                Ok(())
+            }
+            Err(error) => {
+                // SAFETY: the caller guarantees NULL or writable.
+                unsafe { write_optional_owned(error_message_out, &error.to_string()) };
+                Err(LAZY_BIND_POLICY_SYNTAX)
+            }
+        }
+    })
+}
+
 /// Writes the mode in force (a `lazy_bind_mode`) to `*mode_out`.
 ///
 /// # Errors

@@ -123,4 +123,14 @@ pub enum ImportError {
         /// The module that lacks it.
         module: String,
     },
+
+    /// At resolution, a placeholder's value was a placeholder again, and so
+    /// on, back to one already met (bindings provided to each other's
+    /// values): resolving further would never end.
+    #[error("lazy bindings resolve to each other in a loop: {}", names.join(" -> "))]
+    PlaceholderLoop {
+        /// The bindings' declared names, in the order met, the first one
+        /// repeated at the end.
+        names: Vec<String>,
+    },
 }

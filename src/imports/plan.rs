@@ -3,7 +3,7 @@
 
 use super::namespace::Submodules;
 use super::{ImportError, ImportRuntime};
-use crate::{Engine, ResolveError};
+use crate::{Engine, Handle, ResolveError};
 
 /// Imports `name` and each of its dotted parents, parents first (`a`, then
 /// `a.b`, then `a.b.c`), binding each child onto its parent only if the
@@ -94,13 +94,28 @@ pub(crate) fn resolve_attribute<R: ImportRuntime>(
     unlazy(runtime, engine, value)
 }
 
-/// Resolves `value` while it is a lazy placeholder.
+/// Resolves `value` while it is a lazy placeholder; a chain that comes back
+/// to a placeholder already met is [`ImportError::PlaceholderLoop`].
 pub(crate) fn unlazy<R: ImportRuntime>(
     runtime: &R,
     engine: &Engine<R::Value>,
     mut value: R::Value,
 ) -> Result<R::Value, ResolveError> {
+    let mut met: Vec<Handle> = Vec::new();
     while let Some(handle) = runtime.as_lazy(&value) {
+        if met.contains(&handle) {
+            met.push(handle);
+            let names = met
+                .iter()
+                .map(|&h| {
+                    engine
+                        .declaration(h)
+                        .map_or_else(|_| "?".to_owned(), |d| d.name().to_owned())
+                })
+                .collect();
+            return Err(ResolveError::new(ImportError::PlaceholderLoop { names }));
+        }
+        met.push(handle);
         value = engine.resolve(handle)?.clone();
     }
     Ok(value)

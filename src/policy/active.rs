@@ -68,6 +68,15 @@ impl ActivePolicy {
         });
     }
 
+    /// Adds the rules of `rules` (its mode is not used), keeping the mode
+    /// and the filter. Imports decided after this returns see them.
+    pub fn add_rules(&self, rules: &Policy) {
+        self.update(|s| Snapshot {
+            policy: s.policy.with_rules_of(rules),
+            filter: s.filter.clone(),
+        });
+    }
+
     /// Installs (`Some`) or removes (`None`) the filter callback.
     ///
     /// The filter is consulted only for imports that would otherwise be

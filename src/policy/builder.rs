@@ -41,6 +41,21 @@ impl Policy {
         }
     }
 
+    /// This policy's mode with the rules of both policies: `self`'s first,
+    /// then those of `other` it lacks. For a runtime that layers built-in
+    /// rules (say, opt-outs of packages known to need eager imports) under
+    /// a user's policy; opt-outs win over opt-ins whatever their order.
+    pub fn with_rules_of(&self, other: &Policy) -> Policy {
+        let mut rules = (*self.rules).clone();
+        for (kind, pattern) in other.rules.list() {
+            rules.insert(*kind, pattern.clone());
+        }
+        Policy {
+            mode: self.mode,
+            rules: Arc::new(rules),
+        }
+    }
+
     /// The rules in the order they were added, each once.
     pub fn rules(&self) -> impl ExactSizeIterator<Item = (RuleKind, &Pattern)> + '_ {
         self.rules.list().iter().map(|(k, p)| (*k, p))

@@ -53,6 +53,8 @@ pub enum PolicyErrorKind {
         /// Line of the first `mode` statement.
         first_line: usize,
     },
+    /// `mode` in text that may hold rules only ([`Policy::parse_rules`]).
+    ModeNotAllowed,
 }
 
 /// Malformed policy text: where and what.
@@ -99,6 +101,9 @@ impl fmt::Display for PolicyError {
                     "duplicate 'mode' statement (mode was already set on line {first_line})"
                 )
             }
+            PolicyErrorKind::ModeNotAllowed => {
+                write!(f, "'mode' is not allowed here: only rules can be added")
+            }
         }
     }
 }
@@ -113,26 +118,47 @@ impl Policy {
     /// text, for an unknown keyword or mode, a missing or extra argument, a
     /// malformed module pattern or a second `mode` statement.
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
-        let mut parser = Parser {
-            builder: PolicyBuilder::new(),
-            mode_line: None,
-        };
-        for (index, raw) in text.split('\n').enumerate() {
-            let line = raw.strip_suffix('\r').unwrap_or(raw);
-            let body = line.find('#').map_or(line, |i| &line[..i]);
-            let mut offset = 0;
-            for stmt in body.split(';') {
-                parser.statement(index + 1, line, offset, stmt)?;
-                offset += stmt.len() + 1;
-            }
-        }
-        Ok(parser.builder.build())
+        Parser::new(false).run(text)
+    }
+
+    /// Parses policy text that holds rules only (mode `normal`): for rules
+    /// added to a policy in force with [`ActivePolicy::add_rules`](super::ActivePolicy::add_rules).
+    ///
+    /// # Errors
+    /// As [`Policy::parse`], and [`PolicyErrorKind::ModeNotAllowed`] for a
+    /// `mode` statement.
+    pub fn parse_rules(text: &str) -> Result<Policy, PolicyError> {
+        Parser::new(true).run(text)
     }
 }
 
 struct Parser {
     builder: PolicyBuilder,
     mode_line: Option<usize>,
+    rules_only: bool,
+}
+
+impl Parser {
+    fn new(rules_only: bool) -> Parser {
+        Parser {
+            builder: PolicyBuilder::new(),
+            mode_line: None,
+            rules_only,
+        }
+    }
+
+    fn run(mut self, text: &str) -> Result<Policy, PolicyError> {
+        for (index, raw) in text.split('\n').enumerate() {
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            let body = line.find('#').map_or(line, |i| &line[..i]);
+            let mut offset = 0;
+            for stmt in body.split(';') {
+                self.statement(index + 1, line, offset, stmt)?;
+                offset += stmt.len() + 1;
+            }
+        }
+        Ok(self.builder.build())
+    }
 }
 
 /// A token and its byte offset in the physical line.
@@ -198,6 +224,9 @@ impl Parser {
         }
         match kind {
             None => {
+                if self.rules_only {
+                    return Err(err(kw_at, kw, PolicyErrorKind::ModeNotAllowed));
+                }
                 if let Some(first_line) = self.mode_line {
                     return Err(err(
                         kw_at,

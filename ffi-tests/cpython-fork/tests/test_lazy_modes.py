@@ -138,6 +138,31 @@ class Modes(LazyTestCase):
             """)
         self.assertEqual(proc.stdout.split(), ["none", "True", "0", "all"])
 
+    def test_built_in_opt_outs_sit_under_the_user_policy(self):
+        # A stand-in `sympy` (one of the packages opted out by default):
+        # its own imports run eagerly, the program's `import sympy` stays
+        # lazy, and the user's rules still apply.
+        files = dict(FILES, **{"sympy/__init__.py": "from . import core\n",
+                               "sympy/core.py": "X = 1\n"})
+        script = """
+            import sys, json, _lazy_imports
+            import sympy
+            import target_mod
+            deferred = 'sympy' not in sys.modules
+            sympy.core
+            print(json.dumps([deferred, 'sympy.core' in sys.modules,
+                              'target_mod' in sys.modules,
+                              _lazy_imports.explain('sympy', 'sympy.core', ['core'])]))
+            """
+        user = {"LAZY_BIND_POLICY": "eager-target target_mod"}
+        deferred, core_loaded, target_loaded, why = self.run_json(files, script, env=user)
+        self.assertEqual([deferred, core_loaded, target_loaded], [True, True, True])
+        self.assertIn("eager-importer sympy.*", why)
+        for off in ({"xoptions": ("lazy_imports=all", "lazy_imports_defaults=0")},
+                    {"env": dict(user, PYTHON_LAZY_IMPORTS_DEFAULTS="0")}):
+            out = self.run_json(files, script, **off)
+            self.assertTrue(out[3].startswith("defer"), (off, out))
+
     def test_bad_policy_stops_start_up(self):
         proc = self.run_python(FILES, "pass\n", env={"LAZY_BIND_POLICY": "sometimes all"},
                                check=False)

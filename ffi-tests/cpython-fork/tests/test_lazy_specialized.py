@@ -65,6 +65,22 @@ class SpecializedOpcodes(LazyTestCase):
             """)
         self.assertEqual(bad, 0)
 
+    def test_placeholder_stored_over_a_specialised_slot(self):
+        # Every 100 iterations a placeholder replaces the module a slot
+        # holds; in between, the loads specialise on the module. The store
+        # must deoptimise them (dict keys version), never hand it out.
+        bad, ops = self.run_loop("""
+            if i % 100 == 0:
+                globals()['copied'] = RAW[0]
+                builtins.shared = RAW[0]
+                other.__dict__['placeholder'] = RAW[0]
+            for value in (copied, shared, other.placeholder):
+                bad += _lazy_imports.is_lazy(value) or value.VALUE != 5
+            """)
+        self.assertEqual(bad, 0)
+        for op in ("LOAD_GLOBAL_MODULE", "LOAD_GLOBAL_BUILTIN", "LOAD_ATTR_MODULE"):
+            self.assertIn(op, ops)
+
     def test_resolved_loop_stays_specialised(self):
         # Once written back, the slot holds the module: the loop runs on the
         # specialised opcodes.

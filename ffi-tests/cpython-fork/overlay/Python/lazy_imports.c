@@ -20,6 +20,7 @@
 #include "pycore_initconfig.h"
 #include "pycore_interp.h"
 #include "pycore_lazy_imports.h"
+#include "pycore_lazy_imports_defaults.h"  // lazy_imports_default_rules
 #include "pycore_opcode.h"
 #include "pycore_pystate.h"
 #include "pycore_runtime.h"
@@ -1373,6 +1374,19 @@ xoption(const PyConfig *config, const wchar_t *key)
     return found;
 }
 
+/* Whether the built-in opt-outs apply: not with -X lazy_imports_defaults=0
+ * or PYTHON_LAZY_IMPORTS_DEFAULTS=0 (the environment only without -E). */
+static int
+defaults_wanted(const PyConfig *config)
+{
+    char *option = xoption(config, L"lazy_imports_defaults");
+    const char *env = config->use_environment ? getenv("PYTHON_LAZY_IMPORTS_DEFAULTS") : NULL;
+    const char *value = option != NULL ? option : env;
+    int wanted = value == NULL || strcmp(value, "0") != 0;
+    PyMem_RawFree(option);
+    return wanted;
+}
+
 static void
 at_exit(void)
 {
@@ -1449,6 +1463,16 @@ init_main(const PyConfig *config)
         return _PyStatus_ERR(text);
     }
     lazy.policy_file = policy_set;
+    if (defaults_wanted(config)) {
+        status = lazy_bind_policy_add_rules(lazy.policy, lazy_imports_default_rules, &message);
+        if (status != LAZY_BIND_OK) {
+            static char text[512];
+            snprintf(text, sizeof(text), "lazy imports: built-in rules: %s",
+                     message ? message : lazy_bind_result_message(status));
+            lazy_bind_string_free(&message);
+            return _PyStatus_ERR(text);
+        }
+    }
     uint32_t mode = LAZY_BIND_MODE_NORMAL;
     lazy_bind_policy_mode(lazy.policy, &mode);
     char *chosen = xoption(config, L"lazy_imports");

@@ -10,6 +10,15 @@
  * and writes the value back into the namespace only if the slot still holds
  * the same placeholder. Raw reads (globals(), __dict__, dir()) see the
  * placeholder.
+ *
+ * The specialised loads (LOAD_GLOBAL_MODULE, LOAD_GLOBAL_BUILTIN,
+ * LOAD_ATTR_MODULE, LOAD_METHOD_MODULE) never meet a placeholder, at no
+ * cost to them: they are guarded by the dict's keys version, and
+ * - the specializer (Python/specialize.c) refuses a load whose value is a
+ *   placeholder, so the generic instruction runs and resolves it;
+ * - a placeholder stored under an existing key (insertdict in
+ *   Objects/dictobject.c) resets the dict's keys version, as a new key
+ *   does already, so every specialised load of that dict deoptimises.
  */
 #ifndef Py_INTERNAL_LAZY_IMPORTS_H
 #define Py_INTERNAL_LAZY_IMPORTS_H

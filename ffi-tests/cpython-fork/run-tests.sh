@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the CPython fork (incrementally, through build.sh) and runs its
+# tests:
+#   1. the fork's semantic tests (tests/test_lazy_*.py, unittest);
+#   2. the stdlib sweep: every standard-library module that imports eagerly
+#      imports and works lazily in mode all (stdlib_sweep.py);
+#   3. CPython's own import-related regression tests with lazy imports off
+#      (PYTHON_LAZY_IMPORTS=none), two worker processes.
+# Part of scripts/test-all.sh (the README's test command).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+python=$("$here/build.sh" | tail -n 1)
+
+# CPython's tests expect neither of these (test_embed, test_sys, ...).
+unset PYTHONUNBUFFERED PYTHONDONTWRITEBYTECODE
+
+echo "== CPython fork: semantic tests"
+(cd "$here/tests" && "$python" -m unittest)
+
+echo "== CPython fork: stdlib sweep (mode all)"
+"$python" "$here/stdlib_sweep.py" -j 2
+
+echo "== CPython fork: CPython's regression tests, lazy imports off"
+PYTHON_LAZY_IMPORTS=none "$python" -m test -j2 --timeout 600 \
+  test_import test_importlib test_pkg test_pkgutil test_runpy test_zipimport \
+  test_module test_opcache test_scope test_builtin test_sys test_threading \
+  test_dict test_dis test_embed test_traceback test_exceptions \
+  test_zipimport_support test_modulefinder

@@ -329,6 +329,16 @@ typedef struct lazy_bind_error lazy_bind_error;
 typedef struct lazy_bind_error_list lazy_bind_error_list;
 
 /**
+ * A wait of the calling thread on one of the runtime's own locks, recorded
+ * in the engine's wait-for graph from `lazy_bind_external_wait_begin` until
+ * `lazy_bind_external_wait_end`.
+ *
+ * # Thread-safety
+ * Belongs to the thread that began it: only that thread may end it.
+ */
+typedef struct lazy_bind_external_wait lazy_bind_external_wait;
+
+/**
  * Turns import statements into lazy bindings of one engine and resolves
  * them through the runtime's import hooks: create with
  * `lazy_bind_importer_new`, free with `lazy_bind_importer_free`.
@@ -1936,6 +1946,57 @@ uint32_t lazy_bind_version(void);
  * Any thread; the string lives for the whole process.
  */
 const char *lazy_bind_version_string(void);
+
+/**
+ * Records, just before the calling thread blocks on one of the runtime's
+ * own locks, that it waits for that lock, held by the thread whose
+ * `lazy_bind_thread_key()` is `owner`. Engine waits then see through the
+ * lock: a thread resolving entry A that waits for lock M, while M's holder
+ * waits for A, is a deadlock, reported to whichever thread closes the
+ * cycle instead of hanging both.
+ *
+ * `what`, `file`, `line` name the lock in error chains (`file` may be NULL);
+ * `access_file:access_line` is where the wait happens (`access_file` may
+ * be NULL). On success writes an owned wait to `*wait_out`: end it with
+ * `lazy_bind_external_wait_end` on this thread once the lock is acquired
+ * (or the wait given up).
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `what` or `wait_out`;
+ * `LAZY_BIND_INVALID_ARGUMENT` for `owner` 0 or the calling thread's own
+ * key; `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_DEADLOCK` when `owner`
+ * waits, directly or through other threads, for the calling thread:
+ * nothing is recorded, the runtime must fail the lock acquisition instead
+ * of blocking, and `*error_out` (if not NULL) gets an owned error naming the
+ * whole chain (free with `lazy_bind_error_free`).
+ *
+ * # Safety
+ * The strings must be NULL or NUL-terminated; the out-parameters NULL or
+ * writable.
+ */
+lazy_bind_result lazy_bind_external_wait_begin(uint64_t owner,
+                                               const char *what,
+                                               const char *file,
+                                               uint32_t line,
+                                               const char *access_file,
+                                               uint32_t access_line,
+                                               struct lazy_bind_external_wait **wait_out,
+                                               struct lazy_bind_error **error_out);
+
+/**
+ * Ends a wait begun by `lazy_bind_external_wait_begin`: removes it from the
+ * wait-for graph, frees it and sets `*wait` to NULL. NULL or a NULLed
+ * pointer does nothing.
+ *
+ * # Errors
+ * `LAZY_BIND_INVALID_ARGUMENT`, leaving the wait recorded and `*wait`
+ * untouched, when called on another thread than the one that began it.
+ *
+ * # Safety
+ * `wait` must be NULL or point to NULL or to a wait from
+ * `lazy_bind_external_wait_begin` not ended yet.
+ */
+lazy_bind_result lazy_bind_external_wait_end(struct lazy_bind_external_wait **wait);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -25,6 +25,11 @@ impl ThreadKey {
         self.0.get()
     }
 
+    /// The key whose integer is `key` (as `as_u64` gave it), or `None` for 0.
+    pub(crate) fn from_u64(key: u64) -> Option<ThreadKey> {
+        NonZeroU64::new(key).map(ThreadKey)
+    }
+
     fn fresh() -> ThreadKey {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         // Relaxed: keys only need to be distinct.

@@ -199,6 +199,11 @@ fn two_thread_deadlock_is_reported_not_hung() {
 }
 
 #[test]
+fn deadlock_through_a_runtime_lock_is_reported_in_either_order() {
+    assert!(c_test("external_wait").contains("external_wait: ok"));
+}
+
+#[test]
 fn global_lock_runtime_waits_through_block_and_wake_hooks() {
     assert!(c_test("gil").contains("gil: ok"));
 }

@@ -33,6 +33,7 @@ mod runtime;
 mod string;
 mod trace;
 mod version;
+mod wait;
 
 pub use result::lazy_bind_result;
 

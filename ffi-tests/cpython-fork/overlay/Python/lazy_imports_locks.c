@@ -62,7 +62,7 @@ typedef struct {
     PyObject_HEAD
     lazy_bind_handle handle;
     PyObject *name;  /* the entry's name */
-    PyObject *file;  /* the placeholder's declaration file (or None) */
+    PyObject *file;  /* the placeholder's declaration file */
     int line;        /* its declaration line */
 } EntryWait;
 
@@ -166,7 +166,7 @@ entry_wait_new(_PyLazyImportObject *placeholder)
     }
     self->handle = placeholder->handle;
     self->name = Py_NewRef(placeholder->name);
-    self->file = Py_NewRef(placeholder->file != NULL ? placeholder->file : Py_None);
+    self->file = Py_NewRef(placeholder->file);
     self->line = placeholder->line;
     return (PyObject *)self;
 }
@@ -276,7 +276,7 @@ static void
 raise_deadlock(_PyLazyImportObject *placeholder, PyObject *owner, PyObject *me,
                PyObject *chain, PyObject *parts)
 {
-    PyObject *file = placeholder->file != NULL ? placeholder->file : Py_None;
+    PyObject *file = placeholder->file;
     PyObject *first = Py_BuildValue("(OOiO)", placeholder->name, file, placeholder->line, owner);
     if (first == NULL || PyList_Insert(chain, 0, first) < 0) {
         Py_XDECREF(first);
@@ -345,6 +345,9 @@ enter_wait(PyObject *table, _PyLazyImportObject *placeholder, PyObject *owner, P
 
 /* ---- around lazy_bind_resolve --------------------------------------------- */
 
+/* Adds (`on`) or removes this thread's lazy_bind thread key -> Python
+ * thread id in `resolving_threads`. Returns 0, or -1 with an exception
+ * set. */
 static int
 set_resolving(int on)
 {

@@ -1,5 +1,6 @@
 """Resolution across threads: exactly once, the GIL released while waiting,
-and a cross-thread deadlock reported instead of hanging."""
+and a cross-thread deadlock reported instead of hanging, also one that runs
+through an importlib module lock."""
 
 import unittest
 
@@ -107,6 +108,101 @@ class Threads(LazyTestCase):
         self.assertIn("deadlock", kinds, out)
         message = next(v[1] for v in out.values() if isinstance(v, list) and v[0] == "deadlock")
         self.assertIn("shared.py", message)
+        # A cycle of entry waits only stays the engine's to report (the
+        # walk through importlib's `_blocking_on` leaves it alone).
+        self.assertTrue(message.startswith("lazy binding deadlock at "), message)
+
+    # Thread 1 resolves mx_shared's lazy `import mx_a`, and mx_a's body
+    # imports mx_m; thread 2 imports mx_m, whose body touches that same lazy
+    # binding. Each waits for the other: thread 1 for mx_m's importlib module
+    # lock, thread 2 for the entry. Neither the engine nor importlib sees the
+    # whole cycle; the fork enters entry waits into importlib's
+    # `_blocking_on`. `first` says whose wait starts first: the later step
+    # waits (up to 5 s) until `_blocking_on` shows the earlier wait.
+    MODULE_LOCK_CYCLE = {
+        "mx_sync.py": """
+            import threading, time, _frozen_importlib
+            a_entered, m_entered = threading.Event(), threading.Event()
+            first = ["entry"]
+
+            def settle(step):
+                earlier = {"a": ("entry", "EntryWait"), "m": ("module lock", "_ModuleLock")}
+                order, kind = earlier[step]
+                deadline = time.monotonic() + 5
+                while first[0] == order and time.monotonic() < deadline and not any(
+                        type(lock).__name__ == kind
+                        for lock in list(_frozen_importlib._blocking_on.values())):
+                    time.sleep(0.01)
+            """,
+        "mx_shared.py": "__lazy_modules__ = ['mx_a']\nimport mx_a\n",
+        "mx_a.py": "from mx_sync import a_entered, m_entered, settle\n"
+                   "a_entered.set()\nm_entered.wait(10)\nsettle('a')\n"
+                   "from mx_m import VALUE as M_VALUE\nVALUE = 1\n",
+        "mx_m.py": "import mx_shared\nfrom mx_sync import a_entered, m_entered, settle\n"
+                   "m_entered.set()\na_entered.wait(10)\nsettle('m')\n"
+                   "VALUE = mx_shared.mx_a.VALUE\n",
+    }
+
+    def cycle_through_module_lock(self, first):
+        out = self.run_json(self.MODULE_LOCK_CYCLE, f"""
+            import importlib, json, os, sys, threading, time, mx_shared, mx_sync
+            mx_sync.first[0] = {first!r}
+            outcomes = {{}}
+            def run(name, action):
+                try:
+                    action()
+                    outcomes[name] = ["ok"]
+                except BaseException as e:
+                    outcomes[name] = [type(e).__name__, str(e), getattr(e, "chain", None),
+                                      isinstance(e, ImportError)]
+            def t1():
+                mx_shared.mx_a.VALUE
+            def t2():
+                mx_sync.a_entered.wait(10)
+                importlib.import_module("mx_m")
+            threads = [threading.Thread(target=run, args=(n, f), daemon=True)
+                       for n, f in (("t1", t1), ("t2", t2))]
+            for t in threads: t.start()
+            deadline = time.monotonic() + 15
+            for t in threads: t.join(max(0, deadline - time.monotonic()))
+            outcomes["hung"] = [t.name for t in threads if t.is_alive()]
+            outcomes["idents"] = [t.ident for t in threads]
+            print(json.dumps(outcomes)); sys.stdout.flush()
+            os._exit(0)
+            """, xoptions=(), timeout=40)
+        self.assertEqual(out["hung"], [], out)
+        return out
+
+    def test_cycle_through_a_module_lock_entry_wait_first(self):
+        # Thread 2 waits for the entry first; thread 1's importlib then sees
+        # that wait in `_blocking_on` as a lock thread 1 owns, raises its
+        # _DeadlockError, which CPython's import statement turns into the
+        # partially initialised module: mx_a's `from mx_m import VALUE`
+        # fails, and thread 2 gets that error through the entry.
+        out = self.cycle_through_module_lock("entry")
+        circular = "cannot import name 'VALUE' from partially initialized module 'mx_m'"
+        self.assertEqual(out["t1"][0], "ImportError", out)
+        self.assertIn(circular, out["t1"][1])
+        self.assertEqual(out["t2"][:2], out["t1"][:2], out)
+
+    def test_cycle_through_a_module_lock_module_lock_first(self):
+        # Thread 1 blocks on mx_m's module lock first; thread 2 walks
+        # `_blocking_on` from the entry's resolving thread before it waits,
+        # reaches itself through that module lock and raises instead.
+        out = self.cycle_through_module_lock("module lock")
+        t1_ident, t2_ident = out["idents"]
+        kind, message, chain, is_import_error = out["t2"]
+        self.assertEqual(kind, "LazyImportDeadlockError", out)
+        self.assertTrue(is_import_error)
+        self.assertIn("'mx_a' (declared at ", message)
+        self.assertIn("mx_shared.py:2", message)
+        self.assertIn("module 'mx_m'", message)
+        self.assertIn(str(t1_ident), message)
+        self.assertIn(str(t2_ident), message)
+        self.assertEqual([link[0] for link in chain], ["mx_a", "mx_m"], chain)
+        self.assertEqual([link[3] for link in chain], [t1_ident, t2_ident], chain)
+        self.assertEqual(out["t1"][0], "ImportError", out)
+        self.assertIn("cannot import name 'VALUE' from 'mx_m'", out["t1"][1])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@
 #include "pycore_pystate.h"
 
 PyObject *
-_PyLazyImport_New(lazy_bind_handle handle, const char *name)
+_PyLazyImport_New(lazy_bind_handle handle, const char *name, PyObject *file, int line)
 {
     const lazy_bind_slot *slot = NULL;
     lazy_bind_result status = lazy_bind_engine_slot(_PyLazyImports_engine, handle, &slot);
@@ -34,8 +34,9 @@ _PyLazyImport_New(lazy_bind_handle handle, const char *name)
     self->handle = handle;
     self->slot = slot;
     self->name = py_name;
-    self->module = self->full = self->importer = self->file = NULL;
-    self->line = 0;
+    self->file = Py_NewRef(file);
+    self->line = line;
+    self->module = self->full = self->importer = NULL;
     self->ns = 0;
     return (PyObject *)self;
 }
@@ -106,7 +107,7 @@ _PyLazyImport_Resolve(PyObject *placeholder)
     if (fast != NULL) {
         return Py_NewRef((PyObject *)fast);
     }
-    return _PyLazyImports_ResolveHandle(self->handle);
+    return _PyLazyImports_ResolveHandle(self);
 }
 
 /* Writes `value` under `name` in `ns` if `ns` still holds `placeholder`

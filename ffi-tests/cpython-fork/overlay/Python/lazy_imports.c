@@ -374,7 +374,7 @@ raise_engine_error(lazy_bind_result status, const lazy_bind_error *error)
 }
 
 PyObject *
-_PyLazyImports_ResolveHandle(lazy_bind_handle handle)
+_PyLazyImports_ResolveHandle(_PyLazyImportObject *placeholder)
 {
     /* The access site: the innermost complete frame of this thread. */
     PyThreadState *tstate = _PyThreadState_GET();
@@ -392,10 +392,15 @@ _PyLazyImports_ResolveHandle(lazy_bind_handle handle)
         int number = _PyInterpreterFrame_GetLine(frame);
         line = number > 0 ? (unsigned int)number : 0;
     }
+    _PyLazyImports_Wait wait;
+    if (_PyLazyImports_WaitBegin(placeholder, &wait) < 0) {
+        return NULL;
+    }
     void *value = NULL;
     lazy_bind_error *error = NULL;
-    lazy_bind_result status =
-        lazy_bind_resolve(_PyLazyImports_engine, handle, file, line, &value, &error);
+    lazy_bind_result status = lazy_bind_resolve(_PyLazyImports_engine, placeholder->handle,
+                                                file, line, &value, &error);
+    _PyLazyImports_WaitEnd(&wait);
     if (status == LAZY_BIND_OK) {
         return Py_NewRef((PyObject *)value);
     }
@@ -969,7 +974,7 @@ defer_statement(PyCodeObject *code, long unit, int line, PyObject *globals, PyOb
         lazy_bind_string_free(&message);
         return NULL;
     }
-    return _PyLazyImport_New(handle, target_utf8);
+    return _PyLazyImport_New(handle, target_utf8, code->co_filename, line);
 }
 
 int
@@ -1071,7 +1076,9 @@ _PyLazyImports_DeferAttribute(_PyLazyImportObject *statement, PyObject *name)
         return NULL;
     }
     const char *entry_utf8 = PyUnicode_AsUTF8(entry_name);
-    PyObject *placeholder = entry_utf8 ? _PyLazyImport_New(handle, entry_utf8) : NULL;
+    PyObject *placeholder =
+        entry_utf8 ? _PyLazyImport_New(handle, entry_utf8, statement->file, statement->line)
+                   : NULL;
     Py_DECREF(entry_name);
     return placeholder;
 }

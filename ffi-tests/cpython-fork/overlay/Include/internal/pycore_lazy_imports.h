@@ -106,17 +106,19 @@ typedef struct {
     lazy_bind_handle handle;
     const lazy_bind_slot *slot;  /* for lazy_bind_get_fast */
     PyObject *name;              /* the entry's name, shown by repr */
+    PyObject *file;              /* declaration file */
+    int line;                    /* declaration line */
     /* Statement placeholders only (NULL otherwise): */
     PyObject *module;    /* absolute name of the module it stands for */
     PyObject *full;      /* `import a.b.c as d`: "a.b.c"; NULL for `from` */
     PyObject *importer;  /* the importing module's __name__ */
-    PyObject *file;      /* declaration file */
-    int line;            /* declaration line */
     uint64_t ns;         /* the namespace id (the globals dict's address) */
 } _PyLazyImportObject;
 
-/* A placeholder bound to `handle` of the process's engine (new reference). */
-PyObject *_PyLazyImport_New(lazy_bind_handle handle, const char *name);
+/* A placeholder bound to `handle` of the process's engine, declared at
+ * `file`:`line` (new reference). */
+PyObject *_PyLazyImport_New(lazy_bind_handle handle, const char *name, PyObject *file,
+                            int line);
 
 /* A statement placeholder (new reference). */
 PyObject *_PyLazyImport_NewStatement(PyObject *module, PyObject *full, PyObject *importer,
@@ -129,9 +131,28 @@ PyObject *_PyLazyImport_Resolve(PyObject *placeholder);
 /* The engine (NULL until _PyLazyImports_Init ran in the main interpreter). */
 extern lazy_bind_engine *_PyLazyImports_engine;
 
-/* The slow path of _PyLazyImport_Resolve: lazy_bind_resolve with the
- * current frame as the access site; raises the entry's error. */
-PyObject *_PyLazyImports_ResolveHandle(lazy_bind_handle handle);
+/* The slow path of _PyLazyImport_Resolve for a bound placeholder:
+ * lazy_bind_resolve with the current frame as the access site; raises the
+ * entry's error. */
+PyObject *_PyLazyImports_ResolveHandle(_PyLazyImportObject *placeholder);
+
+/* Around that lazy_bind_resolve (Python/lazy_imports_locks.c): a wait for
+ * another thread's resolution is entered in importlib's `_blocking_on`, so
+ * that importlib's deadlock detection sees it, and one that would close a
+ * cycle through an importlib module lock raises LazyImportDeadlockError
+ * instead of blocking. */
+typedef struct {
+    PyObject *record;  /* what this wait put in `_blocking_on`, or NULL */
+} _PyLazyImports_Wait;
+
+/* Before lazy_bind_resolve of `placeholder`'s entry: records this thread
+ * as resolving (until the matching _PyLazyImports_WaitEnd) and, if another
+ * thread is resolving the entry, checks and enters the wait. Returns 0, or
+ * -1 with an exception set (then WaitEnd must not be called). */
+int _PyLazyImports_WaitBegin(_PyLazyImportObject *placeholder, _PyLazyImports_Wait *wait);
+
+/* After lazy_bind_resolve: undoes WaitBegin. Keeps the pending exception. */
+void _PyLazyImports_WaitEnd(_PyLazyImports_Wait *wait);
 
 /* Defers `from module import name` for a statement placeholder (new
  * reference to the bound placeholder). */

@@ -11,6 +11,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
 /// The repository root.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -63,8 +65,15 @@ fn venv_python() -> PathBuf {
 }
 
 /// The environment's interpreter with the adaptor freshly installed from
-/// `ffi-tests/cpython`.
+/// `ffi-tests/cpython`, once per test binary: tests of one binary run in
+/// parallel, and two installs from the same source tree at once collide in
+/// its `build/` directory.
 pub fn adaptor_python() -> PathBuf {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED.get_or_init(install_adaptor).clone()
+}
+
+fn install_adaptor() -> PathBuf {
     let python = venv_python();
     run(
         Command::new(&python)

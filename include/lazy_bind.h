@@ -416,6 +416,16 @@ typedef void (*lazy_bind_value_fn)(void *userdata,
 typedef void (*lazy_bind_hook_fn)(void *userdata);
 
 /**
+ * A hook that describes a runtime error object as text: writes at most
+ * `capacity` bytes of UTF-8, NUL included, to `buffer` (as `snprintf`
+ * does) and returns the length of the whole description without the NUL.
+ */
+typedef size_t (*lazy_bind_describe_fn)(void *userdata,
+                                        void *error,
+                                        char *buffer,
+                                        size_t capacity);
+
+/**
  * The runtime's callbacks, passed to `lazy_bind_engine_new`.
  *
  * Versioned and append-only: set `size` to `sizeof(lazy_bind_runtime_hooks)`
@@ -458,6 +468,15 @@ typedef struct lazy_bind_runtime_hooks {
    * looks at the outcome: take the global lock back here.
    */
   lazy_bind_hook_fn after_wake;
+  /**
+   * Describes the runtime error object a resolver or import hook handed
+   * back with a failure (say, `ModuleNotFoundError: No module named
+   * 'x'`), for the error's message. Called once per failure, on the
+   * failing thread, right after the hook that failed returned (so under
+   * the same locks, a GIL included). Added in 0.1.0 after the first
+   * version of this struct.
+   */
+  lazy_bind_describe_fn describe;
 } lazy_bind_runtime_hooks;
 
 /**

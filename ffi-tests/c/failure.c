@@ -27,12 +27,30 @@ static uint32_t fail_always(void *userdata, const lazy_bind_engine *engine,
   return LAZY_BIND_RESOLVER_FAILED;
 }
 
+/* Describes an error object by its name, as a runtime would print its
+ * exception; returns the full length, as snprintf does. */
+static int describe_calls;
+static size_t describe_by_name(void *userdata, void *error, char *buffer, size_t capacity) {
+  (void)userdata;
+  describe_calls++;
+  return (size_t)snprintf(buffer, capacity, "%s: No module named 'numpy'",
+                          ((test_object *)error)->name);
+}
+
 /* Claims success without a value: the engine treats it as a failure. */
 static uint32_t ok_without_value(void *userdata, const lazy_bind_engine *engine,
                                  lazy_bind_handle handle, void **value_out,
                                  void **runtime_error_out) {
   (void)userdata, (void)engine, (void)handle, (void)value_out, (void)runtime_error_out;
   return LAZY_BIND_OK;
+}
+
+static void check_message_has(const lazy_bind_error *error, const char *part) {
+  const char *message = lazy_bind_error_message(error);
+  if (message == NULL || strstr(message, part) == NULL) {
+    fprintf(stderr, "message \"%s\" lacks \"%s\"\n", message ? message : "(null)", part);
+    exit(1);
+  }
 }
 
 int main(void) {
@@ -85,6 +103,23 @@ int main(void) {
   lazy_bind_error_free(&error);
   lazy_bind_engine_free(&engine);
 
+  /* With a describe hook the message carries the runtime's own words,
+   * taken once, when the resolver failed. */
+  hooks.describe = describe_by_name;
+  calls = 0;
+  CHECK_OK(lazy_bind_engine_new(&hooks, 0, &engine));
+  CHECK_OK(lazy_bind_entry_create(engine, "numpy", "app.py", 7, fail_once, NULL, NULL, &h));
+  CHECK_STATUS(lazy_bind_resolve(engine, h, "app.py", 42, &value, &error),
+               LAZY_BIND_RESOLVER_FAILED);
+  check_message_has(error, "'numpy' (declared at app.py:7)");
+  check_message_has(error, "ImportError: No module named 'numpy'");
+  CHECK(strstr(lazy_bind_error_message(error), "runtime error object") == NULL);
+  CHECK(describe_calls == 1);
+  lazy_bind_error_free(&error);
+  CHECK(describe_calls == 1);
+  lazy_bind_engine_free(&engine);
+  hooks.describe = NULL;
+
   /* Sticky failures: the resolver runs once; every access gets the error. */
   calls = 0;
   CHECK_OK(lazy_bind_engine_new(&hooks, LAZY_BIND_STICKY_FAILURES, &engine));
@@ -104,7 +139,7 @@ int main(void) {
 
   CHECK(test_refs(&module) == 1);
   CHECK(test_refs(&exception) == 1);
-  CHECK(runtime.releases == 2); /* the exception and the module */
+  CHECK(runtime.releases == 3); /* two exceptions and the module */
   printf("failure: ok\n");
   return 0;
 }

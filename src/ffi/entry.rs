@@ -110,10 +110,10 @@ impl ForeignResolver {
             (status, value) => {
                 // A value written despite the failure is released, not leaked.
                 drop(value);
-                Err(ResolveError::new(ForeignError {
+                Err(ResolveError::new(ForeignError::new(
                     status,
-                    runtime_error: adopt(runtime_error),
-                }))
+                    adopt(runtime_error),
+                )))
             }
         }
     }

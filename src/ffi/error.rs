@@ -14,6 +14,22 @@ use crate::{Error, Site};
 pub(crate) struct ForeignError {
     pub(crate) status: u32,
     pub(crate) runtime_error: Option<ForeignValue>,
+    /// The runtime's description of `runtime_error` (its describe hook),
+    /// taken when the failure happened.
+    pub(crate) description: Option<String>,
+}
+
+impl ForeignError {
+    /// A hook's failure with `status` and the runtime's error object, which
+    /// the runtime describes now, on the failing thread.
+    pub(crate) fn new(status: u32, runtime_error: Option<ForeignValue>) -> ForeignError {
+        let description = runtime_error.as_ref().and_then(ForeignValue::describe);
+        ForeignError {
+            status,
+            runtime_error,
+            description,
+        }
+    }
 }
 
 impl fmt::Debug for ForeignError {
@@ -24,17 +40,22 @@ impl fmt::Debug for ForeignError {
                 "runtime_error",
                 &self.runtime_error.as_ref().map(|value| value.object),
             )
+            .field("description", &self.description)
             .finish()
     }
 }
 
 impl fmt::Display for ForeignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the runtime's resolver returned status {}", self.status)?;
-        if self.runtime_error.is_some() {
-            f.write_str(" with a runtime error object")?;
+        match (&self.description, &self.runtime_error) {
+            (Some(description), _) => f.write_str(description),
+            (None, Some(_)) => write!(
+                f,
+                "the runtime's resolver returned status {} with a runtime error object",
+                self.status
+            ),
+            (None, None) => write!(f, "the runtime's resolver returned status {}", self.status),
         }
-        Ok(())
     }
 }
 

@@ -184,10 +184,7 @@ impl ForeignImports {
 
     /// The error for a hook that returned `status`.
     fn failure(&self, status: u32, runtime_error: *mut c_void) -> ResolveError {
-        ResolveError::new(ForeignError {
-            status,
-            runtime_error: self.adopt(runtime_error),
-        })
+        ResolveError::new(ForeignError::new(status, self.adopt(runtime_error)))
     }
 }
 

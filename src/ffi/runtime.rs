@@ -1,7 +1,7 @@
 //! The runtime's hooks as C function pointers, and the value type the engine
 //! stores for a C runtime.
 
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void, CStr};
 use std::mem::{size_of, MaybeUninit};
 use std::sync::Arc;
 
@@ -14,6 +14,18 @@ pub type lazy_bind_value_fn =
 
 /// A hook that takes only the runtime's userdata.
 pub type lazy_bind_hook_fn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+
+/// A hook that describes a runtime error object as text: writes at most
+/// `capacity` bytes of UTF-8, NUL included, to `buffer` (as `snprintf`
+/// does) and returns the length of the whole description without the NUL.
+pub type lazy_bind_describe_fn = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        error: *mut c_void,
+        buffer: *mut c_char,
+        capacity: usize,
+    ) -> usize,
+>;
 
 /// The runtime's callbacks, passed to `lazy_bind_engine_new`.
 ///
@@ -46,6 +58,13 @@ pub struct lazy_bind_runtime_hooks {
     /// Called on the same thread right after the wait, before the engine
     /// looks at the outcome: take the global lock back here.
     pub after_wake: lazy_bind_hook_fn,
+    /// Describes the runtime error object a resolver or import hook handed
+    /// back with a failure (say, `ModuleNotFoundError: No module named
+    /// 'x'`), for the error's message. Called once per failure, on the
+    /// failing thread, right after the hook that failed returned (so under
+    /// the same locks, a GIL included). Added in 0.1.0 after the first
+    /// version of this struct.
+    pub describe: lazy_bind_describe_fn,
 }
 
 /// The size of the first version of [`lazy_bind_runtime_hooks`] (up to and
@@ -74,6 +93,7 @@ impl Runtime {
             release: None,
             before_block: None,
             after_wake: None,
+            describe: None,
         })
     }
 
@@ -124,6 +144,29 @@ impl Runtime {
     }
 }
 
+/// Room for a description; a longer one is cut and ends in `...`.
+const DESCRIPTION_CAPACITY: usize = 512;
+
+impl Runtime {
+    /// The runtime's description of the error object `error`, if it has a
+    /// describe hook.
+    fn describe(&self, error: *mut c_void) -> Option<String> {
+        let describe = self.0.describe?;
+        let mut buffer = [0 as c_char; DESCRIPTION_CAPACITY];
+        // SAFETY: the runtime gave this hook for exactly this use; the
+        // buffer is writable for its capacity.
+        let full = unsafe { describe(self.0.userdata, error, buffer.as_mut_ptr(), buffer.len()) };
+        buffer[DESCRIPTION_CAPACITY - 1] = 0;
+        // SAFETY: NUL-terminated within the buffer (set just above).
+        let text = unsafe { CStr::from_ptr(buffer.as_ptr()) }.to_string_lossy();
+        Some(if full >= DESCRIPTION_CAPACITY {
+            format!("{text}...")
+        } else {
+            text.into_owned()
+        })
+    }
+}
+
 impl Hooks for Runtime {
     fn before_block(&self) {
         if let Some(before_block) = self.0.before_block {
@@ -164,6 +207,12 @@ impl ForeignValue {
     pub(crate) fn adopt(object: *mut c_void, runtime: Arc<Runtime>) -> ForeignValue {
         ForeignValue { object, runtime }
     }
+
+    /// The runtime's description of this object (an error object), if the
+    /// runtime has a describe hook.
+    pub(crate) fn describe(&self) -> Option<String> {
+        self.runtime.describe(self.object)
+    }
 }
 
 /// Cloning takes a new reference through the runtime's retain hook.
@@ -197,6 +246,45 @@ mod tests {
     }
 
     #[test]
+    fn hooks_of_the_first_version_have_no_describe_hook() {
+        unsafe extern "C" fn wake(_: *mut c_void) {}
+        let first = lazy_bind_runtime_hooks {
+            size: HOOKS_V1_SIZE,
+            after_wake: Some(wake),
+            ..Runtime::none().0
+        };
+        // SAFETY: readable for more than its `size`.
+        let runtime = unsafe { Runtime::copy_from(&first) }.unwrap();
+        assert!(runtime.0.after_wake.is_some());
+        assert!(runtime.0.describe.is_none());
+        assert_eq!(runtime.describe(std::ptr::null_mut()), None);
+    }
+
+    #[test]
+    fn a_long_description_is_cut() {
+        unsafe extern "C" fn long(
+            _: *mut c_void,
+            _: *mut c_void,
+            buffer: *mut c_char,
+            capacity: usize,
+        ) -> usize {
+            let text = vec![b'x'; 1000];
+            // SAFETY: the engine's buffer holds `capacity` bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(text.as_ptr().cast(), buffer, capacity - 1);
+                *buffer.add(capacity - 1) = 0;
+            }
+            text.len()
+        }
+        let mut hooks = Runtime::none().0;
+        hooks.describe = Some(long);
+        let runtime = Runtime(hooks);
+        let text = runtime.describe(std::ptr::null_mut()).unwrap();
+        assert_eq!(text.len(), DESCRIPTION_CAPACITY - 1 + 3);
+        assert!(text.ends_with("x..."));
+    }
+
+    #[test]
     fn a_larger_struct_from_a_newer_header_is_read_up_to_what_we_know() {
         #[repr(C)]
         struct Newer {
@@ -214,7 +302,7 @@ mod tests {
         };
         // SAFETY: `newer` is readable for its whole `size`.
         let runtime = unsafe { Runtime::copy_from(&newer.known) }.unwrap();
-        assert_eq!(runtime.0.size, HOOKS_V1_SIZE);
+        assert_eq!(runtime.0.size, size_of::<lazy_bind_runtime_hooks>());
         assert!(runtime.0.after_wake.is_some());
         assert!(runtime.0.before_block.is_none());
         assert_eq!(newer.future_hook, 42);

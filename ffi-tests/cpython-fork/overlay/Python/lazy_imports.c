@@ -89,6 +89,25 @@ hook_after_wake(void *userdata)
     PyEval_RestoreThread(state);
 }
 
+/* The engine's text for an exception a resolver handed back: `Type: message`
+ * (the engine asks right after the failing hook returned, GIL held). */
+static size_t
+hook_describe(void *userdata, void *error, char *buffer, size_t capacity)
+{
+    (void)userdata;
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyObject *exc = (PyObject *)error;
+    PyObject *text = PyObject_Str(exc);
+    const char *message = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
+    int written = message != NULL && *message
+                      ? snprintf(buffer, capacity, "%s: %s", Py_TYPE(exc)->tp_name, message)
+                      : snprintf(buffer, capacity, "%s", Py_TYPE(exc)->tp_name);
+    Py_XDECREF(text);
+    PyErr_Restore(type, value, traceback);
+    return written < 0 ? 0 : (size_t)written;
+}
+
 /* ---- import hooks (the resolvers' steps) --------------------------------- */
 
 /* Hands the pending exception to the engine as the resolver's error. */
@@ -1436,6 +1455,7 @@ init_main(const PyConfig *config)
         .release = hook_release,
         .before_block = hook_before_block,
         .after_wake = hook_after_wake,
+        .describe = hook_describe,
     };
     lazy_bind_result status = lazy_bind_engine_new(&hooks, 0, &_PyLazyImports_engine);
     if (status != LAZY_BIND_OK) {

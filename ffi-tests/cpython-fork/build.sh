@@ -10,8 +10,10 @@
 #   2. unpack it with dpkg-source -x (Debian's patches applied) into
 #      target/cpython-fork/src-vanilla;
 #   3. make target/cpython-fork/src-lazy = src-vanilla + overlay/ (our new
-#      files) + cpython.patch (short hooks in CPython's files), copying only
-#      files whose content changed so that make stays incremental;
+#      files) + ffi-tests/cpython-common/lazy_bind_cpython.h (the glue shared
+#      with the stock adaptor) + cpython.patch (short hooks in CPython's
+#      files), copying only files whose content changed so that make stays
+#      incremental;
 #   4. build lazy_bind's static library and install it with its pkg-config
 #      file into target/cpython-fork/lazy_bind;
 #   5. configure (no PGO/LTO) out of tree in target/cpython-fork/build-lazy
@@ -91,6 +93,8 @@ prepare_lazy_source() {
   if [ -d "$here/overlay" ]; then
     cp -r "$here/overlay/." "$stage/"
   fi
+  # The CPython glue shared with the stock adaptor (ffi-tests/cpython).
+  cp "$root/ffi-tests/cpython-common/lazy_bind_cpython.h" "$stage/Include/internal/"
   if [ -f "$here/cpython.patch" ]; then
     patch -d "$stage" -p1 --batch --forward --no-backup-if-mismatch --quiet \
       < "$here/cpython.patch"

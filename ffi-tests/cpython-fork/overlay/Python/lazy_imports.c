@@ -21,6 +21,7 @@
 #include "pycore_interp.h"
 #include "pycore_lazy_imports.h"
 #include "pycore_lazy_imports_defaults.h"  // lazy_imports_default_rules
+#include "lazy_bind_cpython.h"               // the hooks, the filter, read_varint
 #include "pycore_opcode.h"
 #include "pycore_pystate.h"
 #include "pycore_runtime.h"
@@ -50,63 +51,6 @@ static struct {
 } lazy;
 
 /* ---- engine hooks -------------------------------------------------------- */
-
-/* The thread state a waiting thread gave up in before_block; a thread waits
- * for at most one resolution at a time. */
-static _Thread_local PyThreadState *waiting_state;
-
-static void
-hook_retain(void *userdata, void *value)
-{
-    (void)userdata;
-    PyGILState_STATE gil = PyGILState_Ensure();
-    Py_INCREF((PyObject *)value);
-    PyGILState_Release(gil);
-}
-
-static void
-hook_release(void *userdata, void *value)
-{
-    (void)userdata;
-    PyGILState_STATE gil = PyGILState_Ensure();
-    Py_DECREF((PyObject *)value);
-    PyGILState_Release(gil);
-}
-
-static void
-hook_before_block(void *userdata)
-{
-    (void)userdata;
-    waiting_state = PyEval_SaveThread();
-}
-
-static void
-hook_after_wake(void *userdata)
-{
-    (void)userdata;
-    PyThreadState *state = waiting_state;
-    waiting_state = NULL;
-    PyEval_RestoreThread(state);
-}
-
-/* The engine's text for an exception a resolver handed back: `Type: message`
- * (the engine asks right after the failing hook returned, GIL held). */
-static size_t
-hook_describe(void *userdata, void *error, char *buffer, size_t capacity)
-{
-    (void)userdata;
-    PyObject *type, *value, *traceback;
-    PyErr_Fetch(&type, &value, &traceback);
-    PyObject *exc = (PyObject *)error;
-    PyObject *text = PyObject_Str(exc);
-    const char *message = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
-    int written = message != NULL && *message
-                      ? snprintf(buffer, capacity, "%s: %s", Py_TYPE(exc)->tp_name, message)
-                      : snprintf(buffer, capacity, "%s", Py_TYPE(exc)->tp_name);
-    Py_XDECREF(text);
-    PyErr_Restore(type, value, traceback);
-    return written < 0 ? 0 : (size_t)written;
-}
 
 /* ---- import hooks (the resolvers' steps) --------------------------------- */
 
@@ -433,26 +377,6 @@ _PyLazyImports_ResolveHandle(_PyLazyImportObject *placeholder)
 
 /* ---- eligibility: where in the code the import statement is --------------- */
 
-/* One varint of the 3.11 exception table: 6-bit groups, bit 6 says more
- * follow (bit 7 marks an entry's start). Returns -1 at the end. */
-static long
-read_varint(const unsigned char **p, const unsigned char *end)
-{
-    if (*p >= end) {
-        return -1;
-    }
-    unsigned char b = *(*p)++;
-    long value = b & 63;
-    while (b & 64) {
-        if (*p >= end) {
-            return -1;
-        }
-        b = *(*p)++;
-        value = (value << 6) | (b & 63);
-    }
-    return value;
-}
-
 /* The handler covering code unit `unit`, or -1 if none does. */
 static long
 handler_of(PyCodeObject *code, long unit)
@@ -460,10 +384,10 @@ handler_of(PyCodeObject *code, long unit)
     const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
     const unsigned char *end = p + PyBytes_GET_SIZE(code->co_exceptiontable);
     for (;;) {
-        long start = read_varint(&p, end);
-        long length = read_varint(&p, end);
-        long target = read_varint(&p, end);
-        long depth = read_varint(&p, end);
+        long start = lazy_bind_cpython_read_varint(&p, end);
+        long length = lazy_bind_cpython_read_varint(&p, end);
+        long target = lazy_bind_cpython_read_varint(&p, end);
+        long depth = lazy_bind_cpython_read_varint(&p, end);
         if (start < 0 || length < 0 || target < 0 || depth < 0) {
             return -1;
         }
@@ -1177,45 +1101,14 @@ sys_get_lazy_imports(PyObject *self, PyObject *unused)
     return PyUnicode_FromString(mode_names[mode]);
 }
 
-/* The policy's filter: calls the Python callable (importer, target,
- * fromlist) -> bool. An exception is reported as unraisable and leaves the
- * import to the mode (the filter could not object). */
+/* The policy's filter: the Python callable `userdata` gets
+ * (importer, target, fromlist), fromlist None for a plain import (PEP 810). */
 static bool
 filter_trampoline(void *userdata, const char *importer, const char *target,
                   const char *const *fromlist, size_t fromlist_len)
 {
-    PyGILState_STATE gil = PyGILState_Ensure();
-    bool defer = true;
-    PyObject *names = Py_None;
-    Py_INCREF(names);
-    if (fromlist_len > 0) {
-        Py_SETREF(names, PyTuple_New((Py_ssize_t)fromlist_len));
-        for (size_t i = 0; names != NULL && i < fromlist_len; i++) {
-            PyObject *item = PyUnicode_FromString(fromlist[i]);
-            if (item == NULL) {
-                Py_CLEAR(names);
-                break;
-            }
-            PyTuple_SET_ITEM(names, (Py_ssize_t)i, item);
-        }
-    }
-    PyObject *result = NULL;
-    if (names != NULL) {
-        result = PyObject_CallFunction((PyObject *)userdata, "ssO", importer, target, names);
-        Py_DECREF(names);
-    }
-    if (result != NULL) {
-        int truth = PyObject_IsTrue(result);
-        Py_DECREF(result);
-        if (truth >= 0) {
-            defer = truth;
-        }
-    }
-    if (PyErr_Occurred()) {
-        PyErr_WriteUnraisable((PyObject *)userdata);
-    }
-    PyGILState_Release(gil);
-    return defer;
+    return lazy_bind_cpython_call_filter((PyObject *)userdata, importer, target, fromlist,
+                                         fromlist_len, true);
 }
 
 static PyObject *
@@ -1449,14 +1342,7 @@ init_error(const char *what, lazy_bind_result status)
 static PyStatus
 init_main(const PyConfig *config)
 {
-    lazy_bind_runtime_hooks hooks = {
-        .size = sizeof(lazy_bind_runtime_hooks),
-        .retain = hook_retain,
-        .release = hook_release,
-        .before_block = hook_before_block,
-        .after_wake = hook_after_wake,
-        .describe = hook_describe,
-    };
+    lazy_bind_runtime_hooks hooks = lazy_bind_cpython_hooks();
     lazy_bind_result status = lazy_bind_engine_new(&hooks, 0, &_PyLazyImports_engine);
     if (status != LAZY_BIND_OK) {
         return init_error("lazy_bind_engine_new", status);

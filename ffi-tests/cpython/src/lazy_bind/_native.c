@@ -26,57 +26,11 @@
 #include <frameobject.h>
 
 #include "lazy_bind.h"
+#include "lazy_bind_cpython.h"
 
 /* ---- engine and runtime hooks ------------------------------------------ */
 
 static lazy_bind_engine *engine;
-
-/* The thread state a waiting thread gave up in before_block; each thread
- * waits for at most one resolution at a time, so one slot per thread. */
-static _Thread_local PyThreadState *waiting_state;
-
-static void hook_retain(void *userdata, void *value) {
-  (void)userdata;
-  PyGILState_STATE gil = PyGILState_Ensure();
-  Py_INCREF((PyObject *)value);
-  PyGILState_Release(gil);
-}
-
-static void hook_release(void *userdata, void *value) {
-  (void)userdata;
-  PyGILState_STATE gil = PyGILState_Ensure();
-  Py_DECREF((PyObject *)value);
-  PyGILState_Release(gil);
-}
-
-static void hook_before_block(void *userdata) {
-  (void)userdata;
-  waiting_state = PyEval_SaveThread();
-}
-
-static void hook_after_wake(void *userdata) {
-  (void)userdata;
-  PyThreadState *state = waiting_state;
-  waiting_state = NULL;
-  PyEval_RestoreThread(state);
-}
-
-/* The engine's text for an exception a resolver handed back: `Type: message`
- * (the engine asks right after the failing hook returned, GIL held). */
-static size_t hook_describe(void *userdata, void *error, char *buffer, size_t capacity) {
-  (void)userdata;
-  PyObject *type, *value, *traceback;
-  PyErr_Fetch(&type, &value, &traceback);
-  PyObject *exc = (PyObject *)error;
-  PyObject *text = PyObject_Str(exc);
-  const char *message = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
-  int written = message != NULL && *message
-                    ? snprintf(buffer, capacity, "%s: %s", Py_TYPE(exc)->tp_name, message)
-                    : snprintf(buffer, capacity, "%s", Py_TYPE(exc)->tp_name);
-  Py_XDECREF(text);
-  PyErr_Restore(type, value, traceback);
-  return written < 0 ? 0 : (size_t)written;
-}
 
 /* ---- exceptions ---------------------------------------------------------- */
 
@@ -363,33 +317,15 @@ static int op_jump_backward[2] = {-1, -1};
 #define CONTEXT_HANDLER 2   /* inside try/except/finally or with */
 #define CONTEXT_LOOP 4      /* inside a loop body */
 
-/* One varint of the 3.11+ exception table: 6-bit groups, bit 6 says more
- * follow. Returns -1 at the end of the table. */
-static long read_varint(const unsigned char **p, const unsigned char *end) {
-  if (*p >= end) {
-    return -1;
-  }
-  unsigned char b = *(*p)++;
-  long value = b & 63;
-  while (b & 64) {
-    if (*p >= end) {
-      return -1;
-    }
-    b = *(*p)++;
-    value = (value << 6) | (b & 63);
-  }
-  return value;
-}
-
 /* Whether code unit `unit` is covered by an exception table entry. */
 static int covered_by_handler(PyObject *table, long unit) {
   const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(table);
   const unsigned char *end = p + PyBytes_GET_SIZE(table);
   for (;;) {
-    long start = read_varint(&p, end);
-    long length = read_varint(&p, end);
-    long target = read_varint(&p, end);
-    long depth = read_varint(&p, end);
+    long start = lazy_bind_cpython_read_varint(&p, end);
+    long length = lazy_bind_cpython_read_varint(&p, end);
+    long target = lazy_bind_cpython_read_varint(&p, end);
+    long depth = lazy_bind_cpython_read_varint(&p, end);
     if (start < 0 || length < 0 || target < 0 || depth < 0) {
       return 0;
     }
@@ -605,39 +541,12 @@ static PyObject *set_policy(PyObject *module, PyObject *args) {
   Py_RETURN_NONE;
 }
 
-/* The policy's filter: asks the Python callable (importer, target,
- * fromlist) -> bool. An exception is reported as unraisable and counts as
- * "defer" (the filter could not object). */
+/* The policy's filter: the Python callable `userdata` gets
+ * (importer, target, fromlist tuple, () for a plain import). */
 static bool filter_trampoline(void *userdata, const char *importer, const char *target,
                               const char *const *fromlist, size_t fromlist_len) {
-  PyGILState_STATE gil = PyGILState_Ensure();
-  bool defer = true;
-  PyObject *names = PyTuple_New((Py_ssize_t)fromlist_len);
-  for (size_t i = 0; names != NULL && i < fromlist_len; i++) {
-    PyObject *name = PyUnicode_FromString(fromlist[i]);
-    if (name == NULL) {
-      Py_CLEAR(names);
-      break;
-    }
-    PyTuple_SET_ITEM(names, (Py_ssize_t)i, name);
-  }
-  PyObject *result = NULL;
-  if (names != NULL) {
-    result = PyObject_CallFunction((PyObject *)userdata, "ssO", importer, target, names);
-    Py_DECREF(names);
-  }
-  if (result != NULL) {
-    int truth = PyObject_IsTrue(result);
-    Py_DECREF(result);
-    if (truth >= 0) {
-      defer = truth;
-    }
-  }
-  if (PyErr_Occurred()) {
-    PyErr_WriteUnraisable((PyObject *)userdata);
-  }
-  PyGILState_Release(gil);
-  return defer;
+  return lazy_bind_cpython_call_filter((PyObject *)userdata, importer, target, fromlist,
+                                       fromlist_len, false);
 }
 
 static PyObject *set_filter(PyObject *module, PyObject *callable) {
@@ -1009,15 +918,7 @@ PyMODINIT_FUNC PyInit__native(void) {
     return NULL;
   }
   if (engine == NULL) {
-    lazy_bind_runtime_hooks hooks = {
-        .size = sizeof(lazy_bind_runtime_hooks),
-        .userdata = NULL,
-        .retain = hook_retain,
-        .release = hook_release,
-        .before_block = hook_before_block,
-        .after_wake = hook_after_wake,
-        .describe = hook_describe,
-    };
+    lazy_bind_runtime_hooks hooks = lazy_bind_cpython_hooks();
     lazy_bind_result status = lazy_bind_engine_new(&hooks, 0, &engine);
     if (status != LAZY_BIND_OK) {
       Py_DECREF(module);

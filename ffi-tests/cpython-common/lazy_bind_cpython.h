@@ -1,0 +1,141 @@
+/* lazy_bind_cpython.h: the glue between CPython and lazy_bind that every
+ * CPython embedding needs, shared by the stock adaptor (ffi-tests/cpython,
+ * a C extension) and the CPython fork (ffi-tests/cpython-fork, inside the
+ * interpreter, where build.sh copies this file to Include/internal/):
+ * - the runtime hooks (values are PyObject pointers; a thread waiting for
+ *   another thread's resolution releases the GIL; error objects are
+ *   described as `Type: message`);
+ * - the body of a policy filter that calls a Python callable;
+ * - the varint reader of 3.11's exception tables.
+ * Header-only: include it, after Python.h and lazy_bind.h, from one file. */
+#ifndef LAZY_BIND_CPYTHON_H
+#define LAZY_BIND_CPYTHON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* The thread state a waiting thread gave up in before_block; a thread waits
+ * for at most one resolution at a time, so one slot per thread. */
+static _Thread_local PyThreadState *lazy_bind_cpython_waiting_state;
+
+static inline void lazy_bind_cpython_retain(void *userdata, void *value) {
+  (void)userdata;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  Py_INCREF((PyObject *)value);
+  PyGILState_Release(gil);
+}
+
+static inline void lazy_bind_cpython_release(void *userdata, void *value) {
+  (void)userdata;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  Py_DECREF((PyObject *)value);
+  PyGILState_Release(gil);
+}
+
+static inline void lazy_bind_cpython_before_block(void *userdata) {
+  (void)userdata;
+  lazy_bind_cpython_waiting_state = PyEval_SaveThread();
+}
+
+static inline void lazy_bind_cpython_after_wake(void *userdata) {
+  (void)userdata;
+  PyThreadState *state = lazy_bind_cpython_waiting_state;
+  lazy_bind_cpython_waiting_state = NULL;
+  PyEval_RestoreThread(state);
+}
+
+/* The engine's text for an exception a resolver handed back: `Type: message`
+ * (the engine asks right after the failing hook returned, GIL held). */
+static inline size_t lazy_bind_cpython_describe(void *userdata, void *error, char *buffer,
+                                                size_t capacity) {
+  (void)userdata;
+  PyObject *type, *value, *traceback;
+  PyErr_Fetch(&type, &value, &traceback);
+  PyObject *exc = (PyObject *)error;
+  PyObject *text = PyObject_Str(exc);
+  const char *message = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
+  int written = message != NULL && *message
+                    ? snprintf(buffer, capacity, "%s: %s", Py_TYPE(exc)->tp_name, message)
+                    : snprintf(buffer, capacity, "%s", Py_TYPE(exc)->tp_name);
+  Py_XDECREF(text);
+  PyErr_Restore(type, value, traceback);
+  return written < 0 ? 0 : (size_t)written;
+}
+
+/* The runtime hooks for lazy_bind_engine_new. */
+static inline lazy_bind_runtime_hooks lazy_bind_cpython_hooks(void) {
+  lazy_bind_runtime_hooks hooks = {
+      .size = sizeof(lazy_bind_runtime_hooks),
+      .userdata = NULL,
+      .retain = lazy_bind_cpython_retain,
+      .release = lazy_bind_cpython_release,
+      .before_block = lazy_bind_cpython_before_block,
+      .after_wake = lazy_bind_cpython_after_wake,
+      .describe = lazy_bind_cpython_describe,
+  };
+  return hooks;
+}
+
+/* The body of a policy filter (a lazy_bind_filter_fn): calls the Python
+ * callable with (importer, target, fromlist) -> bool, where fromlist is a
+ * tuple of str, or for a plain `import` None if `empty_is_none` and () if
+ * not. An exception is reported as unraisable and counts as "defer": the
+ * filter could not object, and the import is left to the mode. */
+static inline bool lazy_bind_cpython_call_filter(PyObject *callable, const char *importer,
+                                                 const char *target,
+                                                 const char *const *fromlist,
+                                                 size_t fromlist_len, bool empty_is_none) {
+  PyGILState_STATE gil = PyGILState_Ensure();
+  bool defer = true;
+  PyObject *names = Py_None;
+  Py_INCREF(names);
+  if (fromlist_len > 0 || !empty_is_none) {
+    Py_SETREF(names, PyTuple_New((Py_ssize_t)fromlist_len));
+    for (size_t i = 0; names != NULL && i < fromlist_len; i++) {
+      PyObject *item = PyUnicode_FromString(fromlist[i]);
+      if (item == NULL) {
+        Py_CLEAR(names);
+        break;
+      }
+      PyTuple_SET_ITEM(names, (Py_ssize_t)i, item);
+    }
+  }
+  PyObject *result = NULL;
+  if (names != NULL) {
+    result = PyObject_CallFunction(callable, "ssO", importer, target, names);
+    Py_DECREF(names);
+  }
+  if (result != NULL) {
+    int truth = PyObject_IsTrue(result);
+    Py_DECREF(result);
+    if (truth >= 0) {
+      defer = truth;
+    }
+  }
+  if (PyErr_Occurred()) {
+    PyErr_WriteUnraisable(callable);
+  }
+  PyGILState_Release(gil);
+  return defer;
+}
+
+/* One varint of the 3.11 exception table: 6-bit groups, bit 6 says more
+ * follow (bit 7 marks an entry's start). Returns -1 at the end. */
+static inline long lazy_bind_cpython_read_varint(const unsigned char **p,
+                                                 const unsigned char *end) {
+  if (*p >= end) {
+    return -1;
+  }
+  unsigned char b = *(*p)++;
+  long value = b & 63;
+  while (b & 64) {
+    if (*p >= end) {
+      return -1;
+    }
+    b = *(*p)++;
+    value = (value << 6) | (b & 63);
+  }
+  return value;
+}
+
+#endif /* LAZY_BIND_CPYTHON_H */

@@ -1977,8 +1977,11 @@ const char *lazy_bind_version_string(void);
  * `what`, `file`, `line` name the lock in error chains (`file` may be NULL);
  * `access_file:access_line` is where the wait happens (`access_file` may
  * be NULL). On success writes an owned wait to `*wait_out`: end it with
- * `lazy_bind_external_wait_end` on this thread once the lock is acquired
- * (or the wait given up).
+ * `lazy_bind_external_wait_end` on this thread as soon as the lock is
+ * acquired (or the wait given up). Until then the record names `owner` as
+ * the holder: a holder that has released the lock and then waits for an
+ * entry this thread resolves is reported as a deadlock, although this
+ * thread is about to proceed.
  *
  * # Errors
  * `LAZY_BIND_NULL_ARGUMENT` for a NULL `what` or `wait_out`;

@@ -165,6 +165,12 @@ pub(crate) fn register_attempt(
 /// owns entry `A` and waits for lock `M`, while `M`'s holder waits for `A`, is
 /// a deadlock that the second waiter reports.
 ///
+/// The record names `owner` as the lock's holder until the guard is dropped,
+/// so drop it as soon as the lock is acquired: between the holder's release
+/// and the waiter's wake-up, a holder that goes on to wait for an entry the
+/// waiter resolves is reported as a deadlock although the waiter is about
+/// to proceed (the record cannot see the release).
+///
 /// # Thread-safety
 /// The guard must be dropped on the thread that created it (it is `!Send`).
 pub struct ExternalWait {

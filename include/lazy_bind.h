@@ -329,8 +329,8 @@ typedef struct lazy_bind_error lazy_bind_error;
 typedef struct lazy_bind_error_list lazy_bind_error_list;
 
 /**
- * A wait of the calling thread on one of the runtime's own locks, recorded
- * in the engine's wait-for graph from `lazy_bind_external_wait_begin` until
+ * A wait of the calling thread on a runtime lock, recorded in the engine's
+ * wait-for graph from `lazy_bind_external_wait_begin` until
  * `lazy_bind_external_wait_end`.
  *
  * # Thread-safety
@@ -403,6 +403,17 @@ typedef struct lazy_bind_policy lazy_bind_policy;
  * `fork()`, create a fresh recorder in the child.
  */
 typedef struct lazy_bind_recorder lazy_bind_recorder;
+
+/**
+ * One of the runtime's own locks (an import lock, say) as the engine's
+ * wait-for graph sees it: what it is and which thread holds it now.
+ * Create with `lazy_bind_runtime_lock_new`, free with
+ * `lazy_bind_runtime_lock_free`.
+ *
+ * # Thread-safety
+ * Any thread may report acquisitions and releases and wait on it.
+ */
+typedef struct lazy_bind_runtime_lock lazy_bind_runtime_lock;
 
 /**
  * A hook that takes the runtime's userdata and one value.
@@ -1967,39 +1978,83 @@ uint32_t lazy_bind_version(void);
 const char *lazy_bind_version_string(void);
 
 /**
- * Records, just before the calling thread blocks on one of the runtime's
- * own locks, that it waits for that lock, held by the thread whose
- * `lazy_bind_thread_key()` is `owner`. Engine waits then see through the
- * lock: a thread resolving entry A that waits for lock M, while M's holder
- * waits for A, is a deadlock, reported to whichever thread closes the
- * cycle instead of hanging both.
- *
- * `what`, `file`, `line` name the lock in error chains (`file` may be NULL);
- * `access_file:access_line` is where the wait happens (`access_file` may
- * be NULL). On success writes an owned wait to `*wait_out`: end it with
- * `lazy_bind_external_wait_end` on this thread as soon as the lock is
- * acquired (or the wait given up). Until then the record names `owner` as
- * the holder: a holder that has released the lock and then waits for an
- * entry this thread resolves is reported as a deadlock, although this
- * thread is about to proceed.
+ * Creates a free runtime lock named `what` (declared at `file:line`;
+ * `file` may be NULL) in deadlock chains, and writes it to `*lock_out`.
+ * Report every acquisition and release of the real lock with
+ * `lazy_bind_runtime_lock_acquired` / `_released`.
  *
  * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `what` or `wait_out`;
- * `LAZY_BIND_INVALID_ARGUMENT` for `owner` 0 or the calling thread's own
- * key; `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_DEADLOCK` when `owner`
- * waits, directly or through other threads, for the calling thread:
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `what` or `lock_out`;
+ * `LAZY_BIND_INVALID_UTF8`.
+ *
+ * # Safety
+ * The strings must be NULL or NUL-terminated; `lock_out` NULL or writable.
+ */
+lazy_bind_result lazy_bind_runtime_lock_new(const char *what,
+                                            const char *file,
+                                            uint32_t line,
+                                            struct lazy_bind_runtime_lock **lock_out);
+
+/**
+ * Frees a runtime lock and sets `*lock` to NULL. Waits still recorded on it
+ * keep what they need. Does nothing if `lock` or `*lock` is NULL.
+ *
+ * # Safety
+ * `lock` must be NULL or point to NULL or to a lock from
+ * `lazy_bind_runtime_lock_new` not freed yet, which no other thread uses.
+ */
+void lazy_bind_runtime_lock_free(struct lazy_bind_runtime_lock **lock);
+
+/**
+ * Reports that the calling thread now holds the lock (call it right after
+ * the real lock was taken).
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `lock`.
+ *
+ * # Safety
+ * `lock` must be NULL or a live runtime lock.
+ */
+lazy_bind_result lazy_bind_runtime_lock_acquired(const struct lazy_bind_runtime_lock *lock);
+
+/**
+ * Reports that no thread holds the lock (call it right before the real
+ * lock is given back).
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `lock`.
+ *
+ * # Safety
+ * `lock` must be NULL or a live runtime lock.
+ */
+lazy_bind_result lazy_bind_runtime_lock_released(const struct lazy_bind_runtime_lock *lock);
+
+/**
+ * Records, just before the calling thread blocks on the runtime lock
+ * `lock`, that it waits for it. Engine waits then see through the lock: a
+ * thread resolving entry A that waits for the lock, while its holder waits
+ * for A, is a deadlock, reported to whichever thread closes the cycle
+ * instead of hanging both. The holder is read whenever a thread walks the
+ * graph, so a release in the meantime never makes a cycle.
+ *
+ * `access_file:access_line` is where the wait happens (`access_file` may
+ * be NULL). On success writes an owned wait to `*wait_out`: end it with
+ * `lazy_bind_external_wait_end` on this thread once the lock is acquired
+ * (or the wait given up).
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `lock` or `wait_out`;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_DEADLOCK` when the holder is the
+ * calling thread or waits, directly or through other threads, for it:
  * nothing is recorded, the runtime must fail the lock acquisition instead
  * of blocking, and `*error_out` (if not NULL) gets an owned error naming the
  * whole chain (free with `lazy_bind_error_free`).
  *
  * # Safety
- * The strings must be NULL or NUL-terminated; the out-parameters NULL or
- * writable.
+ * `lock` must be NULL or a live runtime lock; `access_file` NULL or
+ * NUL-terminated; the out-parameters NULL or writable.
  */
-lazy_bind_result lazy_bind_external_wait_begin(uint64_t owner,
-                                               const char *what,
-                                               const char *file,
-                                               uint32_t line,
+lazy_bind_result lazy_bind_external_wait_begin(const struct lazy_bind_runtime_lock *lock,
                                                const char *access_file,
                                                uint32_t access_line,
                                                struct lazy_bind_external_wait **wait_out,

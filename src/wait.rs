@@ -12,7 +12,7 @@
 //! their waits with [`ExternalWait`], so a cycle through an engine entry and a
 //! runtime lock is detected too.
 
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::engine::attempt::Attempt;
@@ -22,37 +22,36 @@ use crate::{Chain, ChainLink, Declaration, Error, Site, ThreadKey};
 enum Target {
     /// An engine entry's resolution attempt.
     Attempt(Arc<Attempt>),
-    /// A runtime lock held by `owner`.
-    External {
-        owner: ThreadKey,
-        what: Arc<Declaration>,
-    },
+    /// A runtime lock; its holder is read at each walk.
+    Lock(Arc<RuntimeLock>),
 }
 
 impl Target {
-    fn owner(&self) -> ThreadKey {
+    /// The thread that must move for the wait to end, if any.
+    fn owner(&self) -> Option<ThreadKey> {
         match self {
-            Target::Attempt(attempt) => attempt.owner(),
-            Target::External { owner, .. } => *owner,
+            Target::Attempt(attempt) => Some(attempt.owner()),
+            Target::Lock(lock) => lock.holder(),
         }
     }
 
-    /// Whether the wait can still block: a finished attempt does not.
+    /// Whether the wait can still block: a finished attempt or a lock that
+    /// nobody holds does not.
     fn is_live(&self) -> bool {
         match self {
             Target::Attempt(attempt) => !attempt.is_done(),
-            Target::External { .. } => true,
+            Target::Lock(lock) => lock.holder().is_some(),
         }
     }
 
     fn link(&self) -> ChainLink {
         let declaration = match self {
             Target::Attempt(attempt) => Arc::clone(attempt.declaration()),
-            Target::External { what, .. } => Arc::clone(what),
+            Target::Lock(lock) => Arc::clone(&lock.what),
         };
         ChainLink {
             declaration,
-            owner: Some(self.owner()),
+            owner: self.owner(),
         }
     }
 }
@@ -130,10 +129,11 @@ fn register(target: Target) -> Result<Registration, Chain> {
     // records is going round a cycle of other threads: that cycle's own
     // threads detect it, not us.
     for _ in 0..=records.len() {
-        if owner == me {
+        let Some(thread) = owner else { break };
+        if thread == me {
             return Err(Chain::new(links));
         }
-        match records.iter().find(|(t, _)| *t == owner) {
+        match records.iter().find(|(t, _)| *t == thread) {
             Some((_, next)) if next.is_live() => {
                 links.push(next.link());
                 owner = next.owner();
@@ -156,20 +156,60 @@ pub(crate) fn register_attempt(
     })
 }
 
-/// A runtime lock wait, recorded in the engine's wait-for graph for as long as
-/// this guard lives.
+/// A lock of the runtime's own (CPython's per-module import locks, say) as
+/// the wait-for graph sees it: what it is, and which thread holds it now.
 ///
-/// A runtime calls [`ExternalWait::begin`] just before it blocks on one of its
-/// own locks (naming the thread that holds it) and drops the guard when the
-/// wait ends. Engine waits then see through the runtime lock: a thread that
-/// owns entry `A` and waits for lock `M`, while `M`'s holder waits for `A`, is
-/// a deadlock that the second waiter reports.
+/// The runtime reports each acquisition and release; a wait on the lock
+/// ([`ExternalWait::begin`]) is followed through the holder of the moment
+/// whenever a thread walks the graph, so a lock released meanwhile never
+/// closes a cycle.
 ///
-/// The record names `owner` as the lock's holder until the guard is dropped,
-/// so drop it as soon as the lock is acquired: between the holder's release
-/// and the waiter's wake-up, a holder that goes on to wait for an entry the
-/// waiter resolves is reported as a deadlock although the waiter is about
-/// to proceed (the record cannot see the release).
+/// # Thread-safety
+/// `Send + Sync`; `acquired` and `released` are atomic stores.
+pub struct RuntimeLock {
+    what: Arc<Declaration>,
+    /// The holder's thread key, 0 when free.
+    holder: AtomicU64,
+}
+
+impl RuntimeLock {
+    /// A free lock, named by `what` in deadlock chains.
+    pub fn new(what: Declaration) -> Arc<RuntimeLock> {
+        Arc::new(RuntimeLock {
+            what: Arc::new(what),
+            holder: AtomicU64::new(0),
+        })
+    }
+
+    /// Records that the calling thread now holds the lock.
+    pub fn acquired(&self) {
+        // Release: a walker that reads this key also sees what the holder
+        // did before (its own wait records are under the graph's mutex).
+        self.holder
+            .store(ThreadKey::current().as_u64(), Ordering::Release);
+    }
+
+    /// Records that no thread holds the lock.
+    pub fn released(&self) {
+        // Release: pairs with the Acquire in `holder`.
+        self.holder.store(0, Ordering::Release);
+    }
+
+    /// The thread holding the lock, if any.
+    pub fn holder(&self) -> Option<ThreadKey> {
+        // Acquire: pairs with the stores above.
+        ThreadKey::from_u64(self.holder.load(Ordering::Acquire))
+    }
+}
+
+/// A wait on a [`RuntimeLock`], recorded in the engine's wait-for graph for
+/// as long as this guard lives.
+///
+/// A runtime calls [`ExternalWait::begin`] just before it blocks on one of
+/// its own locks and drops the guard when the wait ends. Engine waits then
+/// see through the lock: a thread that owns entry `A` and waits for lock
+/// `M`, while `M`'s holder waits for `A`, is a deadlock that the second
+/// waiter reports.
 ///
 /// # Thread-safety
 /// The guard must be dropped on the thread that created it (it is `!Send`).
@@ -179,22 +219,15 @@ pub struct ExternalWait {
 }
 
 impl ExternalWait {
-    /// Records that the calling thread waits for `what`, held by `owner`.
+    /// Records that the calling thread waits for `lock`.
     ///
     /// # Errors
-    /// [`Error::Deadlock`] when `owner` (directly or through other waits)
-    /// waits for the calling thread; nothing is recorded then, and the
-    /// runtime should fail its lock acquisition instead of blocking.
-    pub fn begin(
-        owner: ThreadKey,
-        what: Declaration,
-        access: Option<&Site>,
-    ) -> Result<ExternalWait, Error> {
-        let target = Target::External {
-            owner,
-            what: Arc::new(what),
-        };
-        match register(target) {
+    /// [`Error::Deadlock`] when the lock's holder (directly or through
+    /// other waits) waits for the calling thread, or is the calling thread;
+    /// nothing is recorded then, and the runtime should fail its lock
+    /// acquisition instead of blocking.
+    pub fn begin(lock: &Arc<RuntimeLock>, access: Option<&Site>) -> Result<ExternalWait, Error> {
+        match register(Target::Lock(Arc::clone(lock))) {
             Ok(registration) => Ok(ExternalWait {
                 _registration: registration,
                 _not_send: std::marker::PhantomData,

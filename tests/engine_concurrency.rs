@@ -10,8 +10,8 @@ use std::thread;
 use std::time::Duration;
 
 use common::{decl, threads, within};
-use lazy_bind::wait::ExternalWait;
-use lazy_bind::{Declaration, Engine, Error, Handle, Hooks, ResolveError, Site, ThreadKey};
+use lazy_bind::wait::{ExternalWait, RuntimeLock};
+use lazy_bind::{Declaration, Engine, Error, Handle, Hooks, ResolveError, Site};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -264,36 +264,38 @@ fn a_cycle_through_a_runtime_lock_is_reported() {
         // T2 holds M and accesses A. Whichever waits second is told.
         let engine: Arc<Engine<u32>> = Arc::new(Engine::new());
         let module_lock = Arc::new(Mutex::new(()));
-        let t2_key: Arc<OnceLock<ThreadKey>> = Arc::default();
+        let what = Declaration::new("module lock of 'm'", Site::new("<runtime>", 0));
+        let graph_lock = RuntimeLock::new(what);
         let (t1_owns_a, t2_holds_m) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
         let a = {
-            let (module_lock, t2_key) = (Arc::clone(&module_lock), Arc::clone(&t2_key));
+            let (module_lock, graph_lock) = (Arc::clone(&module_lock), Arc::clone(&graph_lock));
             let (t1_owns_a, t2_holds_m) = (Arc::clone(&t1_owns_a), Arc::clone(&t2_holds_m));
             engine.create(decl("a", 1), move |_| {
                 t1_owns_a.wait();
                 t2_holds_m.wait();
-                let holder = *t2_key.get().unwrap();
-                let what = Declaration::new("module lock of 'm'", Site::new("<runtime>", 0));
-                let wait = ExternalWait::begin(holder, what, None)?;
+                let wait = ExternalWait::begin(&graph_lock, None)?;
                 let guard = module_lock.lock().unwrap();
+                graph_lock.acquired();
                 drop(wait);
+                graph_lock.released();
                 drop(guard);
                 Ok(1)
             })
         };
         let t2 = {
-            let (engine, module_lock, t2_key) = (
+            let (engine, module_lock, graph_lock) = (
                 Arc::clone(&engine),
                 Arc::clone(&module_lock),
-                Arc::clone(&t2_key),
+                Arc::clone(&graph_lock),
             );
             let (t1_owns_a, t2_holds_m) = (Arc::clone(&t1_owns_a), Arc::clone(&t2_holds_m));
             thread::spawn(move || {
-                t2_key.set(ThreadKey::current()).unwrap();
                 t1_owns_a.wait();
                 let guard = module_lock.lock().unwrap();
+                graph_lock.acquired();
                 t2_holds_m.wait();
                 let result = engine.resolve(a).copied();
+                graph_lock.released();
                 drop(guard);
                 result
             })
@@ -314,6 +316,62 @@ fn a_cycle_through_a_runtime_lock_is_reported() {
             text.contains("module lock of 'm'") && text.contains("'a'"),
             "{text}"
         );
+    });
+}
+
+/// Counts threads that are about to block on another thread's resolution.
+#[derive(Default)]
+struct BlockSignal(std::sync::atomic::AtomicUsize);
+
+impl Hooks for BlockSignal {
+    fn before_block(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_runtime_lock_released_before_its_holder_waits_is_no_deadlock() {
+    within(LIMIT, || {
+        // T1 resolves A and waits for lock M, held by T2. T2 releases M and
+        // only then waits for A: T1's wait record still names M, but M has
+        // no holder now, so T2 waits (and T1 gets M and finishes) instead of
+        // a deadlock being reported.
+        let blocked = Arc::new(BlockSignal::default());
+        let engine: Arc<Engine<u32>> = Arc::new(Engine::builder().hooks(blocked.clone()).build());
+        let what = Declaration::new("module lock of 'm'", Site::new("<runtime>", 0));
+        let lock = RuntimeLock::new(what);
+        let (t2_holds_m, t1_waits_for_m) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+        let a = {
+            let (lock, blocked) = (Arc::clone(&lock), Arc::clone(&blocked));
+            let (t2_holds_m, t1_waits_for_m) =
+                (Arc::clone(&t2_holds_m), Arc::clone(&t1_waits_for_m));
+            engine.create(decl("a", 1), move |_| {
+                t2_holds_m.wait();
+                let wait = ExternalWait::begin(&lock, None)?;
+                t1_waits_for_m.wait();
+                // "Asleep" on M until T2 has released it and blocked on A.
+                while blocked.0.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    thread::sleep(Duration::from_millis(1));
+                }
+                lock.acquired();
+                drop(wait);
+                lock.released();
+                Ok(7)
+            })
+        };
+        let t2 = {
+            let (engine, lock) = (Arc::clone(&engine), Arc::clone(&lock));
+            thread::spawn(move || {
+                lock.acquired();
+                t2_holds_m.wait();
+                t1_waits_for_m.wait();
+                lock.released();
+                engine.resolve(a).copied()
+            })
+        };
+        let t1 = engine.resolve(a).copied();
+        assert_eq!(t1.unwrap(), 7);
+        assert_eq!(t2.join().unwrap().unwrap(), 7);
     });
 }
 

@@ -1,8 +1,9 @@
 /* A deadlock through a lock of the runtime's own (an import lock): thread A
  * resolves entry E, whose resolver needs lock M; thread B holds M and
- * accesses E. lazy_bind_external_wait_begin puts A's wait on M into the
- * engine's wait-for graph, so whichever thread closes the cycle is told
- * LAZY_BIND_DEADLOCK instead of blocking. Both orders of arrival:
+ * accesses E. M is a lazy_bind_runtime_lock (its holder reported on each
+ * acquisition and release) and lazy_bind_external_wait_begin puts A's wait
+ * on it into the engine's wait-for graph, so whichever thread closes the
+ * cycle is told LAZY_BIND_DEADLOCK instead of blocking. Both orders:
  *   1. A waits for M first: B's access to E is the deadlock;
  *   2. B waits for E first: A's external wait is the deadlock.
  * (The Rust driver kills this program if it hangs.) */
@@ -15,7 +16,7 @@
 static lazy_bind_engine *engine;
 static lazy_bind_handle entry;
 static pthread_mutex_t lock_m = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t lock_m_owner;
+static lazy_bind_runtime_lock *graph_m; /* M as the wait-for graph sees it */
 static int a_resolving, b_holds_m, a_waits_for_m, b_waits_for_entry;
 static int order;
 static uint32_t a_begin_status, b_resolve_status;
@@ -63,8 +64,7 @@ static uint32_t needs_lock_m(void *userdata, const lazy_bind_engine *engine_arg,
   }
   lazy_bind_external_wait *wait = NULL;
   lazy_bind_error *error = NULL;
-  a_begin_status = lazy_bind_external_wait_begin(lock_m_owner, "lock M", "runtime.c", 7,
-                                                 "a.py", 3, &wait, &error);
+  a_begin_status = lazy_bind_external_wait_begin(graph_m, "a.py", 3, &wait, &error);
   if (a_begin_status != LAZY_BIND_OK) {
     CHECK(wait == NULL);
     keep_chain(error);
@@ -73,8 +73,10 @@ static uint32_t needs_lock_m(void *userdata, const lazy_bind_engine *engine_arg,
   }
   set_flag(&a_waits_for_m);
   CHECK(pthread_mutex_lock(&lock_m) == 0);
+  CHECK_OK(lazy_bind_runtime_lock_acquired(graph_m));
   CHECK_OK(lazy_bind_external_wait_end(&wait));
   CHECK(wait == NULL);
+  CHECK_OK(lazy_bind_runtime_lock_released(graph_m));
   CHECK(pthread_mutex_unlock(&lock_m) == 0);
   *value_out = test_new_ref(&value);
   return LAZY_BIND_OK;
@@ -92,7 +94,7 @@ static void *thread_a(void *arg) {
 static void *thread_b(void *arg) {
   (void)arg;
   CHECK(pthread_mutex_lock(&lock_m) == 0);
-  lock_m_owner = lazy_bind_thread_key();
+  CHECK_OK(lazy_bind_runtime_lock_acquired(graph_m));
   set_flag(&b_holds_m);
   /* E must be A's to resolve before B touches it. */
   await_flag(order == 1 ? &a_waits_for_m : &a_resolving);
@@ -103,6 +105,7 @@ static void *thread_b(void *arg) {
     keep_chain(error);
   }
   lazy_bind_error_free(&error);
+  CHECK_OK(lazy_bind_runtime_lock_released(graph_m));
   CHECK(pthread_mutex_unlock(&lock_m) == 0);
   return NULL;
 }
@@ -115,12 +118,15 @@ static void run(int which) {
   lazy_bind_runtime_hooks hooks = test_hooks(&runtime);
   hooks.before_block = before_block;
   CHECK_OK(lazy_bind_engine_new(&hooks, 0, &engine));
+  CHECK_OK(lazy_bind_runtime_lock_new("lock M", "runtime.c", 7, &graph_m));
   CHECK_OK(lazy_bind_entry_create(engine, "e", "e.py", 1, needs_lock_m, NULL, NULL, &entry));
   pthread_t a, b;
   CHECK(pthread_create(&b, NULL, thread_b, NULL) == 0);
   CHECK(pthread_create(&a, NULL, thread_a, NULL) == 0);
   CHECK(pthread_join(a, NULL) == 0);
   CHECK(pthread_join(b, NULL) == 0);
+  lazy_bind_runtime_lock_free(&graph_m);
+  CHECK(graph_m == NULL);
   lazy_bind_engine_free(&engine);
 }
 
@@ -140,18 +146,27 @@ int main(void) {
   CHECK_STR(chain_first, "e");
   CHECK_STR(chain_last, "e");
 
-  /* Misuse: statuses, nothing recorded. */
+  /* Waiting for a lock this thread holds is a deadlock too; misuse is a
+   * status, and nothing is recorded. */
+  lazy_bind_runtime_lock *held = NULL;
+  CHECK_OK(lazy_bind_runtime_lock_new("held", NULL, 0, &held));
+  CHECK_OK(lazy_bind_runtime_lock_acquired(held));
   lazy_bind_external_wait *wait = NULL;
-  CHECK_STATUS(lazy_bind_external_wait_begin(0, "lock", NULL, 0, NULL, 0, &wait, NULL),
-               LAZY_BIND_INVALID_ARGUMENT);
-  CHECK_STATUS(lazy_bind_external_wait_begin(lazy_bind_thread_key(), "lock", NULL, 0, NULL, 0,
-                                             &wait, NULL),
-               LAZY_BIND_INVALID_ARGUMENT);
-  CHECK_STATUS(lazy_bind_external_wait_begin(12345, NULL, NULL, 0, NULL, 0, &wait, NULL),
+  CHECK_STATUS(lazy_bind_external_wait_begin(held, NULL, 0, &wait, NULL), LAZY_BIND_DEADLOCK);
+  CHECK(wait == NULL);
+  CHECK_OK(lazy_bind_runtime_lock_released(held));
+  CHECK_STATUS(lazy_bind_external_wait_begin(NULL, NULL, 0, &wait, NULL),
                LAZY_BIND_NULL_ARGUMENT);
+  CHECK_STATUS(lazy_bind_runtime_lock_new(NULL, NULL, 0, &held), LAZY_BIND_NULL_ARGUMENT);
+  CHECK_STATUS(lazy_bind_runtime_lock_acquired(NULL), LAZY_BIND_NULL_ARGUMENT);
+  /* A free lock: recorded, ended, nothing to report. */
+  CHECK_OK(lazy_bind_external_wait_begin(held, NULL, 0, &wait, NULL));
+  CHECK_OK(lazy_bind_external_wait_end(&wait));
   CHECK(wait == NULL);
   CHECK_OK(lazy_bind_external_wait_end(&wait));
   CHECK_OK(lazy_bind_external_wait_end(NULL));
+  lazy_bind_runtime_lock_free(&held);
+  lazy_bind_runtime_lock_free(&held);
   CHECK(test_refs(&value) == 1);
   printf("external_wait: ok\n");
   return 0;

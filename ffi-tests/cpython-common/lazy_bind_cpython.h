@@ -4,7 +4,8 @@
  * interpreter, where build.sh copies this file to Include/internal/):
  * - the runtime hooks (values are PyObject pointers; a thread waiting for
  *   another thread's resolution releases the GIL; error objects are
- *   described as `Type: message`);
+ *   described as `Type: message`) and the hand-over of a failed hook's
+ *   exception;
  * - the body of a policy filter that calls a Python callable;
  * - the varint reader of 3.11's exception tables.
  * Header-only: include it, after Python.h and lazy_bind.h, from one file. */
@@ -60,6 +61,22 @@ static inline size_t lazy_bind_cpython_describe(void *userdata, void *error, cha
   Py_XDECREF(text);
   PyErr_Restore(type, value, traceback);
   return written < 0 ? 0 : (size_t)written;
+}
+
+/* Hands the pending exception (normalised, with its traceback) to the
+ * engine as a failed hook's runtime error object; returns the status the
+ * hook returns. */
+static inline uint32_t lazy_bind_cpython_fail(void **runtime_error_out) {
+  PyObject *type, *exc, *traceback;
+  PyErr_Fetch(&type, &exc, &traceback);
+  PyErr_NormalizeException(&type, &exc, &traceback);
+  if (exc != NULL && traceback != NULL) {
+    PyException_SetTraceback(exc, traceback);
+  }
+  Py_XDECREF(type);
+  Py_XDECREF(traceback);
+  *runtime_error_out = exc;
+  return LAZY_BIND_RESOLVER_FAILED;
 }
 
 /* The runtime hooks for lazy_bind_engine_new. */

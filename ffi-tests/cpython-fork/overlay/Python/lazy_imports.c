@@ -54,22 +54,6 @@ static struct {
 
 /* ---- import hooks (the resolvers' steps) --------------------------------- */
 
-/* Hands the pending exception to the engine as the resolver's error. */
-static uint32_t
-fail_with_exception(void **runtime_error_out)
-{
-    PyObject *type, *exc, *traceback;
-    PyErr_Fetch(&type, &exc, &traceback);
-    PyErr_NormalizeException(&type, &exc, &traceback);
-    if (exc != NULL && traceback != NULL) {
-        PyException_SetTraceback(exc, traceback);
-    }
-    Py_XDECREF(type);
-    Py_XDECREF(traceback);
-    *runtime_error_out = exc;
-    return LAZY_BIND_RESOLVER_FAILED;
-}
-
 /* Imports module `name` and returns it (not its top package). The fromlist
  * is not handed to importlib: its _handle_fromlist would read each name
  * through getattr, which resolves a placeholder bound under that name, and
@@ -83,7 +67,7 @@ hook_import_module(void *userdata, const char *name, const char *const *fromlist
     (void)userdata, (void)fromlist, (void)fromlist_len;
     PyObject *py_name = PyUnicode_FromString(name);
     if (py_name == NULL) {
-        return fail_with_exception(runtime_error_out);
+        return lazy_bind_cpython_fail(runtime_error_out);
     }
     PyObject *module = PyImport_ImportModuleLevelObject(py_name, NULL, NULL, NULL, 0);
     if (module != NULL && strchr(name, '.') != NULL) {
@@ -96,7 +80,7 @@ hook_import_module(void *userdata, const char *name, const char *const *fromlist
     }
     Py_DECREF(py_name);
     if (module == NULL) {
-        return fail_with_exception(runtime_error_out);
+        return lazy_bind_cpython_fail(runtime_error_out);
     }
     *module_out = module;
     return LAZY_BIND_OK;
@@ -127,7 +111,7 @@ hook_get_attr(void *userdata, void *module, const char *name, void **value_out,
     PyObject *owner = (PyObject *)module;
     PyObject *py_name = PyUnicode_FromString(name);
     if (py_name == NULL) {
-        return fail_with_exception(runtime_error_out);
+        return lazy_bind_cpython_fail(runtime_error_out);
     }
     if (PyModule_Check(owner)) {
         /* The raw dict value: another placeholder is handed back as it is
@@ -143,14 +127,14 @@ hook_get_attr(void *userdata, void *module, const char *name, void **value_out,
         }
         if (PyErr_Occurred()) {
             Py_DECREF(py_name);
-            return fail_with_exception(runtime_error_out);
+            return lazy_bind_cpython_fail(runtime_error_out);
         }
     }
     PyObject *value = NULL;
     int found = _PyObject_LookupAttr(owner, py_name, &value);
     Py_DECREF(py_name);
     if (found < 0) {
-        return fail_with_exception(runtime_error_out);
+        return lazy_bind_cpython_fail(runtime_error_out);
     }
     *value_out = value;
     return LAZY_BIND_OK;
@@ -175,7 +159,7 @@ hook_set_attr_if_absent(void *userdata, void *module, const char *name, void *va
                  (found == 0 && PyObject_SetAttr(owner, py_name, (PyObject *)value) < 0);
     }
     Py_XDECREF(py_name);
-    return failed ? fail_with_exception(runtime_error_out) : LAZY_BIND_OK;
+    return failed ? lazy_bind_cpython_fail(runtime_error_out) : LAZY_BIND_OK;
 }
 
 /* Whether importlib can find module `name` (its parent is imported by now),

@@ -154,16 +154,7 @@ static uint32_t entry_resolver(void *entry_userdata, const lazy_bind_engine *eng
     *value_out = value;
     return LAZY_BIND_OK;
   }
-  PyObject *type, *exc, *traceback;
-  PyErr_Fetch(&type, &exc, &traceback);
-  PyErr_NormalizeException(&type, &exc, &traceback);
-  if (exc != NULL && traceback != NULL) {
-    PyException_SetTraceback(exc, traceback);
-  }
-  Py_XDECREF(type);
-  Py_XDECREF(traceback);
-  *runtime_error_out = exc;
-  return LAZY_BIND_RESOLVER_FAILED;
+  return lazy_bind_cpython_fail(runtime_error_out);
 }
 
 static void entry_drop(void *entry_userdata) {

@@ -7,6 +7,7 @@
  *   described as `Type: message`) and the hand-over of a failed hook's
  *   exception;
  * - the body of a policy filter that calls a Python callable;
+ * - the engine's counters as a dict;
  * - the varint reader of 3.11's exception tables.
  * Header-only: include it, after Python.h and lazy_bind.h, from one file. */
 #ifndef LAZY_BIND_CPYTHON_H
@@ -91,6 +92,23 @@ static inline lazy_bind_runtime_hooks lazy_bind_cpython_hooks(void) {
       .describe = lazy_bind_cpython_describe,
   };
   return hooks;
+}
+
+/* The engine's counters as a dict (deferred, resolved, failed, pending),
+ * all 0 for a NULL engine; NULL with `error_type` raised on failure. */
+static inline PyObject *lazy_bind_cpython_counters(const lazy_bind_engine *engine,
+                                                   PyObject *error_type) {
+  lazy_bind_counters c = {.size = sizeof(lazy_bind_counters)};
+  if (engine != NULL) {
+    lazy_bind_result status = lazy_bind_engine_counters(engine, &c);
+    if (status != LAZY_BIND_OK) {
+      PyErr_Format(error_type, "lazy_bind_engine_counters: %s", lazy_bind_result_message(status));
+      return NULL;
+    }
+  }
+  return Py_BuildValue("{sKsKsKsK}", "deferred", (unsigned long long)c.deferred, "resolved",
+                       (unsigned long long)c.resolved, "failed", (unsigned long long)c.failed,
+                       "pending", (unsigned long long)c.pending);
 }
 
 /* The body of a policy filter (a lazy_bind_filter_fn): calls the Python

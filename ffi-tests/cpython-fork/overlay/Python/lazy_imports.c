@@ -1237,18 +1237,7 @@ _PyLazyImports_NeverResolved(void)
 PyObject *
 _PyLazyImports_Counters(void)
 {
-    lazy_bind_counters c = {.size = sizeof(lazy_bind_counters)};
-    if (_PyLazyImports_engine != NULL) {
-        lazy_bind_result status = lazy_bind_engine_counters(_PyLazyImports_engine, &c);
-        if (status != LAZY_BIND_OK) {
-            PyErr_Format(PyExc_RuntimeError, "lazy_bind_engine_counters: %s",
-                         lazy_bind_result_message(status));
-            return NULL;
-        }
-    }
-    return Py_BuildValue("{sKsKsKsK}", "deferred", (unsigned long long)c.deferred, "resolved",
-                         (unsigned long long)c.resolved, "failed", (unsigned long long)c.failed,
-                         "pending", (unsigned long long)c.pending);
+    return lazy_bind_cpython_counters(_PyLazyImports_engine, PyExc_RuntimeError);
 }
 
 /* ---- start-up, exit and fork ------------------------------------------------ */

@@ -772,16 +772,7 @@ static PyObject *write_chrome_trace(PyObject *module, PyObject *args) {
 
 static PyObject *counters(PyObject *module, PyObject *unused) {
   (void)module, (void)unused;
-  lazy_bind_counters c = {.size = sizeof(lazy_bind_counters)};
-  lazy_bind_result status = lazy_bind_engine_counters(engine, &c);
-  if (status != LAZY_BIND_OK) {
-    PyErr_Format(LazyImportError, "lazy_bind_engine_counters: %s",
-                 lazy_bind_result_message(status));
-    return NULL;
-  }
-  return Py_BuildValue("{sKsKsKsK}", "deferred", (unsigned long long)c.deferred, "resolved",
-                       (unsigned long long)c.resolved, "failed", (unsigned long long)c.failed,
-                       "pending", (unsigned long long)c.pending);
+  return lazy_bind_cpython_counters(engine, LazyImportError);
 }
 
 static PyObject *after_fork_child(PyObject *module, PyObject *unused) {

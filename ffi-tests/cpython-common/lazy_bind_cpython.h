@@ -4,8 +4,8 @@
  * interpreter, where build.sh copies this file to Include/internal/):
  * - the runtime hooks (values are PyObject pointers; a thread waiting for
  *   another thread's resolution releases the GIL; error objects are
- *   described as `Type: message`) and the hand-over of a failed hook's
- *   exception;
+ *   described as `Type: message`), the hand-over of a failed hook's
+ *   exception, and raising it again where the binding was used;
  * - the body of a policy filter that calls a Python callable;
  * - the engine's counters as a dict;
  * - the varint reader of 3.11's exception tables.
@@ -78,6 +78,43 @@ static inline uint32_t lazy_bind_cpython_fail(void **runtime_error_out) {
   Py_XDECREF(traceback);
   *runtime_error_out = exc;
   return LAZY_BIND_RESOLVER_FAILED;
+}
+
+/* Raises `exc`, the exception a resolver failed with (the error's runtime
+ * value), again at the point of use, with a note naming the lazy
+ * declaration and the access that failed. Several waiters of one attempt
+ * share the object: the note is added once. Always leaves an exception
+ * set (another one if adding the note failed). */
+static inline void lazy_bind_cpython_raise_original(PyObject *exc,
+                                                    const lazy_bind_error *error) {
+  const char *name = lazy_bind_error_declaration_name(error);
+  const char *declared = lazy_bind_error_declaration_file(error);
+  const char *accessed = lazy_bind_error_access_file(error);
+  PyObject *note = PyUnicode_FromFormat(
+      "lazy import of '%s' declared at %s:%u failed while resolving at %s:%u",
+      name ? name : "?", declared ? declared : "<unknown>",
+      (unsigned int)lazy_bind_error_declaration_line(error), accessed ? accessed : "<unknown>",
+      (unsigned int)lazy_bind_error_access_line(error));
+  if (note == NULL) {
+    return;
+  }
+  PyObject *notes = PyObject_GetAttrString(exc, "__notes__");
+  int present = 0;
+  if (notes == NULL) {
+    PyErr_Clear();
+  } else {
+    present = PySequence_Contains(notes, note);
+    Py_DECREF(notes);
+  }
+  if (present == 0) {
+    PyObject *added = PyObject_CallMethod(exc, "add_note", "O", note);
+    Py_XDECREF(added);
+  }
+  Py_DECREF(note);
+  if (present < 0 || PyErr_Occurred()) {
+    return;
+  }
+  PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
 }
 
 /* The runtime hooks for lazy_bind_engine_new. */

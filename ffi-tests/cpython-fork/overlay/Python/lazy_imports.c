@@ -245,43 +245,6 @@ chain_list(const lazy_bind_error *error)
     return list;
 }
 
-/* Re-raises the resolver's own exception with a note naming the lazy
- * declaration and the access that failed. Several waiters of one attempt
- * share the object: the note is added once. */
-static void
-raise_original(PyObject *exc, const lazy_bind_error *error)
-{
-    const char *name = lazy_bind_error_declaration_name(error);
-    const char *declared = lazy_bind_error_declaration_file(error);
-    const char *accessed = lazy_bind_error_access_file(error);
-    PyObject *note = PyUnicode_FromFormat(
-        "lazy import of '%s' declared at %s:%u failed while resolving at %s:%u",
-        name ? name : "?", declared ? declared : "<unknown>",
-        (unsigned int)lazy_bind_error_declaration_line(error),
-        accessed ? accessed : "<unknown>", (unsigned int)lazy_bind_error_access_line(error));
-    if (note == NULL) {
-        return;
-    }
-    PyObject *notes = PyObject_GetAttrString(exc, "__notes__");
-    int present = 0;
-    if (notes == NULL) {
-        PyErr_Clear();
-    }
-    else {
-        present = PySequence_Contains(notes, note);
-        Py_DECREF(notes);
-    }
-    if (present == 0) {
-        PyObject *added = PyObject_CallMethod(exc, "add_note", "O", note);
-        Py_XDECREF(added);
-    }
-    Py_DECREF(note);
-    if (present < 0 || PyErr_Occurred()) {
-        return;
-    }
-    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-}
-
 /* Raises the Python exception for a failed lazy_bind_resolve. */
 static void
 raise_engine_error(lazy_bind_result status, const lazy_bind_error *error)
@@ -289,7 +252,7 @@ raise_engine_error(lazy_bind_result status, const lazy_bind_error *error)
     if (status == LAZY_BIND_RESOLVER_FAILED && error != NULL &&
         lazy_bind_error_runtime_value(error) != NULL)
     {
-        raise_original((PyObject *)lazy_bind_error_runtime_value(error), error);
+        lazy_bind_cpython_raise_original((PyObject *)lazy_bind_error_runtime_value(error), error);
         return;
     }
     PyObject *type = PyExc_ImportError;

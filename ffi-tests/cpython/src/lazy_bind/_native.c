@@ -65,39 +65,7 @@ static PyObject *raise_engine_error(lazy_bind_result status, lazy_bind_error *er
   if (status == LAZY_BIND_RESOLVER_FAILED && error != NULL) {
     PyObject *exc = (PyObject *)lazy_bind_error_runtime_value(error);
     if (exc != NULL) {
-      /* The original exception, raised again at the point of use, with a
-       * note naming the declaration and access sites. Several waiters of one
-       * attempt share the object: add the note once. */
-      const char *name = lazy_bind_error_declaration_name(error);
-      const char *declared = lazy_bind_error_declaration_file(error);
-      const char *accessed = lazy_bind_error_access_file(error);
-      PyObject *note = PyUnicode_FromFormat(
-          "lazy import of '%s' declared at %s:%u failed while resolving at %s:%u",
-          name ? name : "?", declared ? declared : "<unknown>",
-          (unsigned int)lazy_bind_error_declaration_line(error),
-          accessed ? accessed : "<unknown>", (unsigned int)lazy_bind_error_access_line(error));
-      if (note == NULL) {
-        return NULL;
-      }
-      PyObject *notes = PyObject_GetAttrString(exc, "__notes__");
-      int present = 0;
-      if (notes == NULL) {
-        PyErr_Clear();
-      } else {
-        present = PySequence_Contains(notes, note);
-        Py_DECREF(notes);
-      }
-      if (present == 0) {
-        PyObject *r = PyObject_CallMethod(exc, "add_note", "O", note);
-        Py_XDECREF(r);
-      }
-      Py_DECREF(note);
-      if (present < 0 || PyErr_Occurred()) {
-        return NULL;
-      }
-      Py_INCREF(exc);
-      PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-      Py_DECREF(exc);
+      lazy_bind_cpython_raise_original(exc, error);
       return NULL;
     }
   }

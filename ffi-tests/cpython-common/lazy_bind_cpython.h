@@ -8,7 +8,8 @@
  *   exception, and raising it again where the binding was used;
  * - the body of a policy filter that calls a Python callable;
  * - the engine's counters as a dict;
- * - the varint reader of 3.11's exception tables.
+ * - the lookup of 3.11's exception tables (which handler covers a code
+ *   unit).
  * Header-only: include it, after Python.h and lazy_bind.h, from one file. */
 #ifndef LAZY_BIND_CPYTHON_H
 #define LAZY_BIND_CPYTHON_H
@@ -208,6 +209,25 @@ static inline long lazy_bind_cpython_read_varint(const unsigned char **p,
     value = (value << 6) | (b & 63);
   }
   return value;
+}
+
+/* The handler covering code unit `unit` according to the exception table
+ * `table` (a code object's co_exceptiontable), or -1 if none does. */
+static inline long lazy_bind_cpython_handler_of(PyObject *table, long unit) {
+  const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(table);
+  const unsigned char *end = p + PyBytes_GET_SIZE(table);
+  for (;;) {
+    long start = lazy_bind_cpython_read_varint(&p, end);
+    long length = lazy_bind_cpython_read_varint(&p, end);
+    long target = lazy_bind_cpython_read_varint(&p, end);
+    long depth = lazy_bind_cpython_read_varint(&p, end);
+    if (start < 0 || length < 0 || target < 0 || depth < 0) {
+      return -1;
+    }
+    if (unit >= start && unit < start + length) {
+      return target;
+    }
+  }
 }
 
 #endif /* LAZY_BIND_CPYTHON_H */

@@ -21,7 +21,7 @@
 #include "pycore_interp.h"
 #include "pycore_lazy_imports.h"
 #include "pycore_lazy_imports_defaults.h"  // lazy_imports_default_rules
-#include "lazy_bind_cpython.h"               // the hooks, the filter, read_varint
+#include "lazy_bind_cpython.h"               // the hooks, the filter, handler_of
 #include "pycore_opcode.h"
 #include "pycore_pystate.h"
 #include "pycore_runtime.h"
@@ -324,26 +324,6 @@ _PyLazyImports_ResolveHandle(_PyLazyImportObject *placeholder)
 
 /* ---- eligibility: where in the code the import statement is --------------- */
 
-/* The handler covering code unit `unit`, or -1 if none does. */
-static long
-handler_of(PyCodeObject *code, long unit)
-{
-    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
-    const unsigned char *end = p + PyBytes_GET_SIZE(code->co_exceptiontable);
-    for (;;) {
-        long start = lazy_bind_cpython_read_varint(&p, end);
-        long length = lazy_bind_cpython_read_varint(&p, end);
-        long target = lazy_bind_cpython_read_varint(&p, end);
-        long depth = lazy_bind_cpython_read_varint(&p, end);
-        if (start < 0 || length < 0 || target < 0 || depth < 0) {
-            return -1;
-        }
-        if (unit >= start && unit < start + length) {
-            return target;
-        }
-    }
-}
-
 /* The base opcode of unit `i` (quickened forms mapped back). */
 static int
 base_op(PyCodeObject *code, long i)
@@ -419,7 +399,7 @@ analyse_code(PyCodeObject *code)
             ImportContext *item = &imports->items[imports->len++];
             item->unit = i;
             item->argument = arg;
-            long handler = handler_of(code, i);
+            long handler = lazy_bind_cpython_handler_of(code->co_exceptiontable, i);
             if (handler >= 0) {
                 /* A with block's handler is PUSH_EXC_INFO, WITH_EXCEPT_START. */
                 item->flags = handler + 1 < units && base_op(code, handler) == PUSH_EXC_INFO &&

@@ -276,24 +276,6 @@ static int op_jump_backward[2] = {-1, -1};
 #define CONTEXT_HANDLER 2   /* inside try/except/finally or with */
 #define CONTEXT_LOOP 4      /* inside a loop body */
 
-/* Whether code unit `unit` is covered by an exception table entry. */
-static int covered_by_handler(PyObject *table, long unit) {
-  const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(table);
-  const unsigned char *end = p + PyBytes_GET_SIZE(table);
-  for (;;) {
-    long start = lazy_bind_cpython_read_varint(&p, end);
-    long length = lazy_bind_cpython_read_varint(&p, end);
-    long target = lazy_bind_cpython_read_varint(&p, end);
-    long depth = lazy_bind_cpython_read_varint(&p, end);
-    if (start < 0 || length < 0 || target < 0 || depth < 0) {
-      return 0;
-    }
-    if (unit >= start && unit < start + length) {
-      return 1;
-    }
-  }
-}
-
 /* Whether a backward jump after `unit` lands at or before it. */
 static int inside_loop(PyObject *code_bytes, long unit) {
   const unsigned char *code = (const unsigned char *)PyBytes_AS_STRING(code_bytes);
@@ -346,7 +328,7 @@ static int copy_covered_by_handler(PyObject *code_bytes, PyObject *table, long u
       continue;
     }
     if (i != unit && code[2 * i] == op_import_name && arg == wanted &&
-        covered_by_handler(table, i)) {
+        lazy_bind_cpython_handler_of(table, i) >= 0) {
       return 1;
     }
     arg = 0;
@@ -383,7 +365,7 @@ static PyObject *import_context(PyObject *module, PyObject *frame) {
     if ((unsigned char)PyBytes_AS_STRING(code_bytes)[lasti] == op_import_name) {
       flags |= CONTEXT_STATEMENT;
     }
-    if (covered_by_handler(table, unit) ||
+    if (lazy_bind_cpython_handler_of(table, unit) >= 0 ||
         ((flags & CONTEXT_STATEMENT) && copy_covered_by_handler(code_bytes, table, unit))) {
       flags |= CONTEXT_HANDLER;
     }

@@ -87,8 +87,7 @@ def _new_entry(name, file, line):
     `a.b` and `a.b.c`, and a package whose body failed runs again (CPython's
     eager statement would take a submodule that is still in `sys.modules`
     without importing its parents)."""
-    parts = name.split(".")
-    prefixes = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    prefixes = _prefixes(name)
 
     def resolve():
         me = get_ident()
@@ -142,9 +141,18 @@ def _partial_here(name):
     """Whether ``name`` is in ``sys.modules`` partly initialised by an eager
     import (not by a lazy resolution on any thread, whose entry a new
     placeholder must share so that waits on it reach the engine)."""
-    module = sys.modules.get(name)
-    spec = getattr(module, "__spec__", None)
-    return getattr(spec, "_initializing", False) and name not in _locks.resolving
+    return _initializing(sys.modules.get(name)) and name not in _locks.resolving
+
+
+def _initializing(module):
+    """Whether ``module`` (or None) is still running its body."""
+    return getattr(getattr(module, "__spec__", None), "_initializing", False)
+
+
+def _prefixes(name):
+    """``a``, ``a.b``, ``a.b.c`` for ``a.b.c``: parents first."""
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 def _pending_entry(name):
@@ -366,8 +374,7 @@ def _joinable(bound, top, namespace):
 
 def _in_sys_modules(name):
     """Whether ``name`` and every package above it are in ``sys.modules``."""
-    parts = name.split(".")
-    return all(".".join(parts[:i]) in sys.modules for i in range(1, len(parts) + 1))
+    return all(prefix in sys.modules for prefix in _prefixes(name))
 
 
 def _loaded(name):
@@ -376,10 +383,9 @@ def _loaded(name):
     body failed, and importing it would then run the parent again; a module
     still running its body is not bound eagerly, as a lazy binding of it
     would bind it later)."""
-    parts = name.split(".")
-    for i in range(1, len(parts) + 1):
-        module = sys.modules.get(".".join(parts[:i]))
-        if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
+    for prefix in _prefixes(name):
+        module = sys.modules.get(prefix)
+        if module is None or _initializing(module):
             return False
     return True
 

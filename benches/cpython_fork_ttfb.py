@@ -7,7 +7,7 @@ Usage (from the repository root):
     python3 benches/cpython_fork_ttfb.py [--runs N] [--no-install]
 
 Set-up, done by the script itself unless --no-install: the fork and its
-unpatched twin (`ffi-tests/cpython-fork/build.sh` and `build.sh --vanilla`),
+unpatched twin (`runtimes/cpython-fork/build.sh` and `build.sh --vanilla`),
 a virtual environment of the fork in `target/fork-venv` (pip from
 `ensurepip`) with pandas, scipy, sympy, matplotlib and ipython, and the
 stock adaptor's environment of `benches/cpython_ttfb.py` (`target/bench-venv`).
@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cpython_ttfb as stock  # noqa: E402  (the adaptor benchmark's set-up and timer)
 
 REPO = stock.REPO
-FORK_DIR = REPO / "ffi-tests" / "cpython-fork"
+FORK_DIR = REPO / "runtimes" / "cpython-fork"
 VENV = REPO / "target" / "fork-venv"
 PYTHON = VENV / "bin" / "python"
 SCRIPTS = REPO / "target" / "bench-scripts" / "fork"

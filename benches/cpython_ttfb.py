@@ -7,7 +7,7 @@ Usage (from the repository root, any Python 3.11+ as `python3`):
 
 Set-up, done by the script itself: a virtual environment in
 `target/bench-venv` with pandas, scipy, sympy, matplotlib and ipython from
-the package registry, and the CPython adaptor (`ffi-tests/cpython`, which
+the package registry, and the CPython adaptor (`runtimes/cpython`, which
 builds the crate with cargo) installed into it. `--no-install` reuses the
 environment as it is.
 
@@ -116,7 +116,7 @@ def setup_venv():
     subprocess.run(
         [
             str(PYTHON), "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps",
-            "--force-reinstall", str(REPO / "ffi-tests" / "cpython"),
+            "--force-reinstall", str(REPO / "runtimes" / "cpython"),
         ],
         check=True,
     )

@@ -10,10 +10,10 @@ cd "$(dirname "$0")/.."
 venv=target/demo-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q setuptools wheel
-"$venv/bin/pip" install -q --no-build-isolation ./ffi-tests/cpython
+"$venv/bin/pip" install -q --no-build-isolation ./runtimes/cpython
 
-echo "== eager: python ffi-tests/cpython/demo/app.py"
-"$venv/bin/python" ffi-tests/cpython/demo/app.py
+echo "== eager: python runtimes/cpython/demo/app.py"
+"$venv/bin/python" runtimes/cpython/demo/app.py
 echo
-echo "== lazy: python -m lazy_bind --report ffi-tests/cpython/demo/app.py"
-"$venv/bin/python" -m lazy_bind --report ffi-tests/cpython/demo/app.py
+echo "== lazy: python -m lazy_bind --report runtimes/cpython/demo/app.py"
+"$venv/bin/python" -m lazy_bind --report runtimes/cpython/demo/app.py

@@ -15,7 +15,7 @@ cargo clippy --all-targets --all-features -- -D warnings
 echo "== cargo test"
 cargo test --workspace --all-features
 echo "== CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"
-ffi-tests/cpython-fork/run-tests.sh
+runtimes/cpython-fork/run-tests.sh
 echo "== cargo miri test (engine core; scaled down with cfg!(miri))"
 # Not under Miri: the C/C++ and CPython tests (other processes and foreign
 # code), the fork test (Miri cannot fork), the native tests (dlopen), the

@@ -1,4 +1,4 @@
-//! Builds the CPython adaptor (`ffi-tests/cpython/`, a C extension that uses
+//! Builds the CPython adaptor (`runtimes/cpython/`, a C extension that uses
 //! only `include/lazy_bind.h` and the static library) into a virtual
 //! environment (see `common/cpython.rs`) and runs its pytest suite there.
 
@@ -17,7 +17,7 @@ fn cpython_adaptor_pytest_suite_passes() {
     let python = adaptor_python();
     let mut child = Command::new(&python)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
-        .arg(root().join("ffi-tests").join("cpython").join("tests"))
+        .arg(root().join("runtimes").join("cpython").join("tests"))
         .current_dir(root())
         .stdin(Stdio::null())
         .spawn()

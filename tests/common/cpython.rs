@@ -65,7 +65,7 @@ fn venv_python() -> PathBuf {
 }
 
 /// The environment's interpreter with the adaptor freshly installed from
-/// `ffi-tests/cpython`, once per test binary: tests of one binary run in
+/// `runtimes/cpython`, once per test binary: tests of one binary run in
 /// parallel, and two installs from the same source tree at once collide in
 /// its `build/` directory.
 pub fn adaptor_python() -> PathBuf {
@@ -86,9 +86,9 @@ fn install_adaptor() -> PathBuf {
                 "--no-deps",
                 "--force-reinstall",
             ])
-            .arg(root().join("ffi-tests").join("cpython"))
+            .arg(root().join("runtimes").join("cpython"))
             .env("LAZY_BIND_REPO", root()),
-        "pip install ./ffi-tests/cpython",
+        "pip install ./runtimes/cpython",
     );
 
     python

@@ -2,7 +2,7 @@
 # Builds CPython 3.11.2 (Debian's source, pinned) with lazy_bind inside: the
 # fork whose lazy imports are lazy_bind entries.
 #
-#   ffi-tests/cpython-fork/build.sh [--vanilla]
+#   runtimes/cpython-fork/build.sh [--vanilla]
 #
 # Steps, each skipped when its result is already there and up to date:
 #   1. download the Debian source package (adds a deb-src entry for bookworm
@@ -10,7 +10,7 @@
 #   2. unpack it with dpkg-source -x (Debian's patches applied) into
 #      target/cpython-fork/src-vanilla;
 #   3. make target/cpython-fork/src-lazy = src-vanilla + overlay/ (our new
-#      files) + ffi-tests/cpython-common/lazy_bind_cpython.h (the glue shared
+#      files) + runtimes/cpython-common/lazy_bind_cpython.h (the glue shared
 #      with the stock adaptor) + cpython.patch (short hooks in CPython's
 #      files), copying only files whose content changed so that make stays
 #      incremental;
@@ -93,8 +93,8 @@ prepare_lazy_source() {
   if [ -d "$here/overlay" ]; then
     cp -r "$here/overlay/." "$stage/"
   fi
-  # The CPython glue shared with the stock adaptor (ffi-tests/cpython).
-  cp "$root/ffi-tests/cpython-common/lazy_bind_cpython.h" "$stage/Include/internal/"
+  # The CPython glue shared with the stock adaptor (runtimes/cpython).
+  cp "$root/runtimes/cpython-common/lazy_bind_cpython.h" "$stage/Include/internal/"
   if [ -f "$here/cpython.patch" ]; then
     patch -d "$stage" -p1 --batch --forward --no-backup-if-mismatch --quiet \
       < "$here/cpython.patch"
@@ -105,7 +105,7 @@ prepare_lazy_source() {
 
 install_lazy_bind() {
   log "building lazy_bind's static library"
-  # The CPython adaptor's build (ffi-tests/cpython/setup.py) uses this same
+  # The CPython adaptor's build (runtimes/cpython/setup.py) uses this same
   # target directory and profile, so in the test command the library is
   # already built by the time the fork needs it.
   local target=$root/target/cpython-adaptor

@@ -1,6 +1,6 @@
 /* lazy_bind_cpython.h: the glue between CPython and lazy_bind that every
- * CPython embedding needs, shared by the stock adaptor (ffi-tests/cpython,
- * a C extension) and the CPython fork (ffi-tests/cpython-fork, inside the
+ * CPython embedding needs, shared by the stock adaptor (runtimes/cpython,
+ * a C extension) and the CPython fork (runtimes/cpython-fork, inside the
  * interpreter, where build.sh copies this file to Include/internal/):
  * - the runtime hooks (values are PyObject pointers; a thread waiting for
  *   another thread's resolution releases the GIL; error objects are

@@ -2,7 +2,7 @@
 # Writes cpython.patch from an edited source tree: the way to change the
 # fork's hooks in CPython's own files.
 #
-#   ffi-tests/cpython-fork/make-patch.sh [TREE]
+#   runtimes/cpython-fork/make-patch.sh [TREE]
 #
 # Edit CPython's files in TREE (default target/cpython-fork/src-lazy, the
 # tree build.sh assembles), then run this: every file of TREE that differs

@@ -43,7 +43,7 @@ class BuildWithCargo(build_ext):
 native = Extension(
     "lazy_bind._native",
     sources=["src/lazy_bind/_native.c"],
-    include_dirs=[str(REPO / "include"), str(REPO / "ffi-tests" / "cpython-common")],
+    include_dirs=[str(REPO / "include"), str(REPO / "runtimes" / "cpython-common")],
     extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers"],
     extra_objects=[str(ARCHIVE)],
     # The native libraries Rust's standard library needs, and keep the

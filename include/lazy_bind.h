@@ -1148,6 +1148,24 @@ uint64_t lazy_bind_error_chain_thread(const struct lazy_bind_error *error,
                                       size_t index);
 
 /**
+ * Whether chain link `index` is one of the runtime's own locks
+ * (`lazy_bind_runtime_lock`, named by `chain_name`, held by
+ * `chain_thread`) rather than an entry being resolved; false when `index`
+ * is out of range.
+ *
+ * In a deadlock found by `lazy_bind_external_wait_begin`, the links are:
+ * the entry the calling thread is resolving (if any), the lock it was
+ * about to wait for, then each wait that leads back to the calling
+ * thread. A runtime that detects cycles of its own locks itself can tell
+ * from this whether any entry lies on the cycle.
+ *
+ * # Safety
+ * `error` must be NULL or a live error object.
+ */
+bool lazy_bind_error_chain_is_runtime_lock(const struct lazy_bind_error *error,
+                                           size_t index);
+
+/**
  * For `LAZY_BIND_RESOLVER_FAILED` from a C resolver: the status the
  * resolver returned (the innermost one, when the failure came through
  * other lazy bindings). 0 (`LAZY_BIND_OK`) for every other error.

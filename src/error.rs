@@ -151,14 +151,28 @@ impl fmt::Display for AccessSite<'_> {
     }
 }
 
-/// One step of a cycle or deadlock chain: an entry being resolved, and the
-/// thread resolving it.
+/// One step of a cycle or deadlock chain: an entry being resolved and the
+/// thread resolving it, or a runtime lock and the thread holding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainLink {
-    /// The entry.
+    /// The entry's declaration, or what the runtime lock is
+    /// ([`RuntimeLock::new`](crate::wait::RuntimeLock::new)).
     pub declaration: Arc<Declaration>,
-    /// The thread that owns (is resolving) the entry, where known.
+    /// The thread that owns (is resolving) the entry or holds the lock,
+    /// where known.
     pub owner: Option<ThreadKey>,
+    /// Whether the link is an entry or a runtime lock.
+    pub kind: LinkKind,
+}
+
+/// What a [`ChainLink`] waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// An engine entry's resolution.
+    Entry,
+    /// A lock of the runtime's own, reported through
+    /// [`RuntimeLock`](crate::wait::RuntimeLock).
+    RuntimeLock,
 }
 
 /// The chain named by a cycle or deadlock error, printed as

@@ -50,7 +50,7 @@ pub struct ReadmeDoctests;
 pub use engine::{
     Counters, Engine, EngineBuilder, Entry, EntryInfo, EntryState, ForkReport, Peek, Resolution,
 };
-pub use error::{Chain, ChainLink, Error, ResolveError};
+pub use error::{Chain, ChainLink, Error, LinkKind, ResolveError};
 pub use handle::Handle;
 pub use hooks::{Hooks, NoHooks};
 pub use site::{Declaration, Site};

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use crate::{Chain, ChainLink, Declaration, ThreadKey};
+use crate::{Chain, ChainLink, Declaration, LinkKind, ThreadKey};
 
 /// One resolution in progress on this thread.
 struct Frame {
@@ -37,6 +37,7 @@ pub(crate) fn cycle_chain(stamp: u64, declaration: &Arc<Declaration>) -> Chain {
     let link = |declaration: &Arc<Declaration>| ChainLink {
         declaration: Arc::clone(declaration),
         owner,
+        kind: LinkKind::Entry,
     };
     STACK.with(|stack| {
         let stack = stack.borrow();

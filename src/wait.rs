@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::engine::attempt::Attempt;
-use crate::{Chain, ChainLink, Declaration, Error, Site, ThreadKey};
+use crate::{Chain, ChainLink, Declaration, Error, LinkKind, Site, ThreadKey};
 
 /// What one blocked thread waits for.
 enum Target {
@@ -45,13 +45,14 @@ impl Target {
     }
 
     fn link(&self) -> ChainLink {
-        let declaration = match self {
-            Target::Attempt(attempt) => Arc::clone(attempt.declaration()),
-            Target::Lock(lock) => Arc::clone(&lock.what),
+        let (declaration, kind) = match self {
+            Target::Attempt(attempt) => (Arc::clone(attempt.declaration()), LinkKind::Entry),
+            Target::Lock(lock) => (Arc::clone(&lock.what), LinkKind::RuntimeLock),
         };
         ChainLink {
             declaration,
             owner: self.owner(),
+            kind,
         }
     }
 }
@@ -121,6 +122,7 @@ fn register(target: Target) -> Result<Registration, Chain> {
         links.push(ChainLink {
             declaration: resolving,
             owner: Some(me),
+            kind: LinkKind::Entry,
         });
     }
     links.push(target.link());

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{decl, threads, within};
 use lazy_bind::wait::{ExternalWait, RuntimeLock};
-use lazy_bind::{Declaration, Engine, Error, Handle, Hooks, ResolveError, Site};
+use lazy_bind::{Declaration, Engine, Error, Handle, Hooks, LinkKind, ResolveError, Site};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -316,6 +316,16 @@ fn a_cycle_through_a_runtime_lock_is_reported() {
             text.contains("module lock of 'm'") && text.contains("'a'"),
             "{text}"
         );
+        // Each link says whether it is the lock or the entry.
+        let error = [&t1, &t2].iter().find_map(|r| r.as_ref().err()).unwrap();
+        for link in error.chain().unwrap().links() {
+            let expected = if link.declaration.name() == "a" {
+                LinkKind::Entry
+            } else {
+                LinkKind::RuntimeLock
+            };
+            assert_eq!(link.kind, expected, "{text}");
+        }
     });
 }
 

@@ -22,6 +22,7 @@ static int order;
 static uint32_t a_begin_status, b_resolve_status;
 static size_t chain_len;
 static char chain_first[64], chain_last[64];
+static bool first_is_lock, last_is_lock;
 static test_object value = {"value", 1};
 
 static void pause_briefly(void) {
@@ -45,6 +46,9 @@ static void keep_chain(const lazy_bind_error *error) {
   snprintf(chain_first, sizeof chain_first, "%s", lazy_bind_error_chain_name(error, 0));
   snprintf(chain_last, sizeof chain_last, "%s",
            lazy_bind_error_chain_name(error, chain_len - 1));
+  first_is_lock = lazy_bind_error_chain_is_runtime_lock(error, 0);
+  last_is_lock = lazy_bind_error_chain_is_runtime_lock(error, chain_len - 1);
+  CHECK(!lazy_bind_error_chain_is_runtime_lock(error, chain_len));
 }
 
 /* B blocks on A's resolution: hooked so order 2 knows when. */
@@ -137,6 +141,7 @@ int main(void) {
   CHECK(b_resolve_status == LAZY_BIND_DEADLOCK);
   CHECK_STR(chain_first, "e");
   CHECK_STR(chain_last, "lock M");
+  CHECK(!first_is_lock && last_is_lock);
 
   /* 2. B waits for E, then A would wait for M: A is told, its resolver
    * fails, and B gets that failure. */
@@ -145,6 +150,7 @@ int main(void) {
   CHECK(b_resolve_status == LAZY_BIND_RESOLVER_FAILED);
   CHECK_STR(chain_first, "e");
   CHECK_STR(chain_last, "e");
+  CHECK(!first_is_lock && !last_is_lock);
 
   /* Waiting for a lock this thread holds is a deadlock too; misuse is a
    * status, and nothing is recorded. */
@@ -152,8 +158,14 @@ int main(void) {
   CHECK_OK(lazy_bind_runtime_lock_new("held", NULL, 0, &held));
   CHECK_OK(lazy_bind_runtime_lock_acquired(held));
   lazy_bind_external_wait *wait = NULL;
-  CHECK_STATUS(lazy_bind_external_wait_begin(held, NULL, 0, &wait, NULL), LAZY_BIND_DEADLOCK);
+  lazy_bind_error *self_wait = NULL;
+  CHECK_STATUS(lazy_bind_external_wait_begin(held, NULL, 0, &wait, &self_wait),
+               LAZY_BIND_DEADLOCK);
   CHECK(wait == NULL);
+  CHECK(lazy_bind_error_chain_len(self_wait) == 1);
+  CHECK(lazy_bind_error_chain_is_runtime_lock(self_wait, 0));
+  CHECK(!lazy_bind_error_chain_is_runtime_lock(NULL, 0));
+  lazy_bind_error_free(&self_wait);
   CHECK_OK(lazy_bind_runtime_lock_released(held));
   CHECK_STATUS(lazy_bind_external_wait_begin(NULL, NULL, 0, &wait, NULL),
                LAZY_BIND_NULL_ARGUMENT);

@@ -6,7 +6,7 @@ use std::fmt;
 use super::boundary;
 use super::lazy_bind_result::{self, *};
 use super::runtime::ForeignValue;
-use crate::{Error, Site};
+use crate::{Error, LinkKind, Site};
 
 /// What a C resolver reported when it failed: its status and, optionally,
 /// the runtime's own error object (an exception), owned until the last copy
@@ -87,6 +87,7 @@ struct CLink {
     name: CString,
     site: CSite,
     owner: u64,
+    kind: LinkKind,
 }
 
 /// An error from the engine, owned by the caller and freed with
@@ -129,6 +130,7 @@ impl lazy_bind_error {
                             name: c_string(link.declaration.name()),
                             site: CSite::new(link.declaration.site()),
                             owner: link.owner.map_or(0, |owner| owner.as_u64()),
+                            kind: link.kind,
                         })
                         .collect()
                 })
@@ -404,6 +406,35 @@ pub unsafe extern "C" fn lazy_bind_error_chain_thread(
     unsafe {
         with_error(error, 0, |error| {
             error.chain.get(index).map_or(0, |link| link.owner)
+        })
+    }
+}
+
+/// Whether chain link `index` is one of the runtime's own locks
+/// (`lazy_bind_runtime_lock`, named by `chain_name`, held by
+/// `chain_thread`) rather than an entry being resolved; false when `index`
+/// is out of range.
+///
+/// In a deadlock found by `lazy_bind_external_wait_begin`, the links are:
+/// the entry the calling thread is resolving (if any), the lock it was
+/// about to wait for, then each wait that leads back to the calling
+/// thread. A runtime that detects cycles of its own locks itself can tell
+/// from this whether any entry lies on the cycle.
+///
+/// # Safety
+/// `error` must be NULL or a live error object.
+#[no_mangle]
+pub unsafe extern "C" fn lazy_bind_error_chain_is_runtime_lock(
+    error: *const lazy_bind_error,
+    index: usize,
+) -> bool {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        with_error(error, false, |error| {
+            error
+                .chain
+                .get(index)
+                .is_some_and(|link| link.kind == LinkKind::RuntimeLock)
         })
     }
 }

@@ -176,7 +176,9 @@ pub enum LinkKind {
 }
 
 /// The chain named by a cycle or deadlock error, printed as
-/// `'a' (declared at a.py:1) -> 'b' (declared at b.py:2) -> 'a' (...)`.
+/// `'a' (declared at a.py:1) -> 'b' (declared at b.py:2) -> 'a' (...)`, a
+/// runtime lock by its name (and its site, where it has one), each link
+/// followed by its thread as `[thread N]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Chain(Vec<ChainLink>);
 
@@ -202,7 +204,19 @@ impl fmt::Display for Chain {
             if i > 0 {
                 f.write_str(" -> ")?;
             }
-            write!(f, "{}", link.declaration)?;
+            match link.kind {
+                LinkKind::Entry => write!(f, "{}", link.declaration)?,
+                // A lock's name says what it is; its site, where it has one.
+                LinkKind::RuntimeLock if *link.declaration.site() == Site::unknown() => {
+                    f.write_str(link.declaration.name())?
+                }
+                LinkKind::RuntimeLock => write!(
+                    f,
+                    "{} (at {})",
+                    link.declaration.name(),
+                    link.declaration.site()
+                )?,
+            }
             if let Some(owner) = link.owner {
                 write!(f, " [{owner}]")?;
             }

@@ -6,6 +6,9 @@
  *   another thread's resolution releases the GIL; error objects are
  *   described as `Type: message`), the hand-over of a failed hook's
  *   exception, and raising it again where the binding was used;
+ * - the Python exception for an engine error (`chain` and `name` set);
+ * - importlib's module locks in the engine's wait-for graph, so that a
+ *   deadlock through an entry and a module lock is reported, not hung;
  * - the body of a policy filter that calls a Python callable;
  * - the engine's counters as a dict;
  * - the lookup of 3.11's exception tables (which handler covers a code
@@ -116,6 +119,358 @@ static inline void lazy_bind_cpython_raise_original(PyObject *exc,
     return;
   }
   PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+}
+
+/* The exception types a runtime raises for engine errors: `base` for any
+ * engine failure, `cycle` and `deadlock` (subclasses of it) for those. */
+typedef struct {
+  PyObject *base;
+  PyObject *cycle;
+  PyObject *deadlock;
+} lazy_bind_cpython_error_types;
+
+/* A list of (name, file, line, thread) for a cycle or deadlock chain, the
+ * threads as lazy_bind thread keys; NULL with an exception set on failure. */
+static inline PyObject *lazy_bind_cpython_chain(const lazy_bind_error *error) {
+  size_t len = lazy_bind_error_chain_len(error);
+  PyObject *list = PyList_New((Py_ssize_t)len);
+  for (size_t i = 0; list != NULL && i < len; i++) {
+    PyObject *link = Py_BuildValue("(szIK)", lazy_bind_error_chain_name(error, i),
+                                   lazy_bind_error_chain_file(error, i),
+                                   (unsigned int)lazy_bind_error_chain_line(error, i),
+                                   (unsigned long long)lazy_bind_error_chain_thread(error, i));
+    if (link == NULL) {
+      Py_CLEAR(list);
+      break;
+    }
+    PyList_SET_ITEM(list, (Py_ssize_t)i, link);
+  }
+  return list;
+}
+
+/* Raises `type(message)` with `chain` (see lazy_bind_cpython_chain) and,
+ * where the error names a declaration, `name` set. */
+static inline void lazy_bind_cpython_raise_as(PyObject *type, lazy_bind_result status,
+                                              const lazy_bind_error *error) {
+  const char *message = error ? lazy_bind_error_message(error) : lazy_bind_result_message(status);
+  const char *name = error ? lazy_bind_error_declaration_name(error) : NULL;
+  PyObject *exc = PyObject_CallFunction(type, "s", message);
+  if (exc == NULL) {
+    return;
+  }
+  PyObject *chain = error ? lazy_bind_cpython_chain(error) : PyList_New(0);
+  int failed = chain == NULL || PyObject_SetAttrString(exc, "chain", chain) < 0;
+  Py_XDECREF(chain);
+  if (!failed && name != NULL) {
+    PyObject *py_name = PyUnicode_FromString(name);
+    failed = py_name == NULL || PyObject_SetAttrString(exc, "name", py_name) < 0;
+    Py_XDECREF(py_name);
+  }
+  if (!failed) {
+    PyErr_SetObject(type, exc);
+  }
+  Py_DECREF(exc);
+}
+
+/* Raises the Python exception for a failed resolution: the resolver's own
+ * exception again (lazy_bind_cpython_raise_original) where there is one,
+ * else the engine's error as `types->cycle`, `types->deadlock` or
+ * `types->base`. Always leaves an exception set. */
+static inline void lazy_bind_cpython_raise_error(lazy_bind_result status,
+                                                 const lazy_bind_error *error,
+                                                 const lazy_bind_cpython_error_types *types) {
+  if (status == LAZY_BIND_RESOLVER_FAILED && error != NULL &&
+      lazy_bind_error_runtime_value(error) != NULL) {
+    lazy_bind_cpython_raise_original((PyObject *)lazy_bind_error_runtime_value(error), error);
+    return;
+  }
+  PyObject *type = status == LAZY_BIND_CYCLE      ? types->cycle
+                   : status == LAZY_BIND_DEADLOCK ? types->deadlock
+                                                  : types->base;
+  lazy_bind_cpython_raise_as(type, status, error);
+}
+
+/* ---- importlib's module locks in the engine's wait-for graph -------------
+ *
+ * A cycle can run through an entry and one of importlib's per-module locks:
+ * T1 resolves entry A and, importing `a`, waits for the lock of module `m`,
+ * which T2 holds while `m`'s body touches the name bound to A. Each
+ * `_ModuleLock` therefore gets a twin lazy_bind_runtime_lock: its
+ * acquisitions and releases are reported, and a wait on it is bracketed by
+ * lazy_bind_external_wait_begin/_end, so every wait, on an entry or on a
+ * module lock, is in the engine's one wait-for graph and whichever thread
+ * closes a cycle is told. lazy_bind_cpython_mirror_module_locks puts a
+ * subclass of `_frozen_importlib._ModuleLock` in its place that does this
+ * around the original methods.
+ *
+ * The error raised then is `deadlock` (the runtime's deadlock type) and
+ * importlib's `_DeadlockError` at once, so importlib treats it as its own:
+ * an import of a module that another thread is still initialising gets the
+ * partial module, as for any concurrent circular import. A cycle through
+ * module locks only stays importlib's to find and report, as in eager
+ * Python. */
+
+/* What the mirroring methods share: the original methods, the error type. */
+#define LAZY_BIND_CPYTHON_LOCK_ACQUIRE 0
+#define LAZY_BIND_CPYTHON_LOCK_RELEASE 1
+#define LAZY_BIND_CPYTHON_LOCK_ERROR 2
+
+/* `obj.name` into `*out` (a new reference): 1 if it exists, 0 if not (no
+ * exception set), -1 with an exception set. */
+static inline int lazy_bind_cpython_optional_attr(PyObject *obj, const char *name,
+                                                  PyObject **out) {
+  *out = PyObject_GetAttrString(obj, name);
+  if (*out != NULL) {
+    return 1;
+  }
+  if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+    return -1;
+  }
+  PyErr_Clear();
+  return 0;
+}
+
+static inline void lazy_bind_cpython_free_runtime_lock(PyObject *capsule) {
+  lazy_bind_runtime_lock *lock =
+      (lazy_bind_runtime_lock *)PyCapsule_GetPointer(capsule, "lazy_bind_runtime_lock");
+  lazy_bind_runtime_lock_free(&lock);
+}
+
+/* The twin of the module lock `self`, made on first use and kept on it as
+ * `_lazy_bind_lock`; NULL with an exception set on failure (borrowed). */
+static inline lazy_bind_runtime_lock *lazy_bind_cpython_twin(PyObject *self) {
+  PyObject *capsule;
+  int found = lazy_bind_cpython_optional_attr(self, "_lazy_bind_lock", &capsule);
+  if (found < 0) {
+    return NULL;
+  }
+  if (!found) {
+    PyObject *name = PyObject_GetAttrString(self, "name");
+    PyObject *what = name != NULL ? PyUnicode_FromFormat("the import lock of module %R", name) : NULL;
+    Py_XDECREF(name);
+    const char *text = what != NULL ? PyUnicode_AsUTF8(what) : NULL;
+    lazy_bind_runtime_lock *lock = NULL;
+    if (text != NULL) {
+      lazy_bind_result status = lazy_bind_runtime_lock_new(text, NULL, 0, &lock);
+      if (status != LAZY_BIND_OK) {
+        PyErr_Format(PyExc_RuntimeError, "lazy_bind_runtime_lock_new: %s",
+                     lazy_bind_result_message(status));
+      }
+    }
+    Py_XDECREF(what);
+    if (lock == NULL) {
+      return NULL;
+    }
+    capsule = PyCapsule_New(lock, "lazy_bind_runtime_lock", lazy_bind_cpython_free_runtime_lock);
+    if (capsule == NULL) {
+      lazy_bind_runtime_lock_free(&lock);
+      return NULL;
+    }
+    if (PyObject_SetAttrString(self, "_lazy_bind_lock", capsule) < 0) {
+      Py_DECREF(capsule);
+      return NULL;
+    }
+  }
+  lazy_bind_runtime_lock *lock =
+      (lazy_bind_runtime_lock *)PyCapsule_GetPointer(capsule, "lazy_bind_runtime_lock");
+  /* The module lock keeps the capsule alive. */
+  Py_DECREF(capsule);
+  return lock;
+}
+
+/* 1 if the calling thread holds the module lock `self`, 0 if not, -1 with
+ * an exception set. Only the holder sets `owner` to its own id, so the
+ * answer cannot change under the caller. */
+static inline int lazy_bind_cpython_holds(PyObject *self) {
+  PyObject *owner = PyObject_GetAttrString(self, "owner");
+  if (owner == NULL) {
+    return -1;
+  }
+  PyObject *me = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
+  int mine = me != NULL ? PyObject_RichCompareBool(owner, me, Py_EQ) : -1;
+  Py_DECREF(owner);
+  Py_XDECREF(me);
+  return mine;
+}
+
+/* Whether the deadlock the engine found runs through an entry: some link
+ * after the lock this thread was about to wait for is an entry (the first
+ * link may only be the entry this thread is resolving). */
+static inline bool lazy_bind_cpython_through_entry(const lazy_bind_error *error) {
+  size_t len = lazy_bind_error_chain_len(error);
+  size_t i = 0;
+  while (i < len && !lazy_bind_error_chain_is_runtime_lock(error, i)) {
+    i++;
+  }
+  for (i++; i < len; i++) {
+    if (!lazy_bind_error_chain_is_runtime_lock(error, i)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* _ModuleLock.acquire(self), mirrored: the wait is in the engine's graph. */
+static inline PyObject *lazy_bind_cpython_lock_acquire(PyObject *shared, PyObject *self) {
+  PyObject *acquire = PyTuple_GET_ITEM(shared, LAZY_BIND_CPYTHON_LOCK_ACQUIRE);
+  lazy_bind_runtime_lock *twin = lazy_bind_cpython_twin(self);
+  int mine = twin != NULL ? lazy_bind_cpython_holds(self) : -1;
+  if (mine < 0) {
+    return NULL;
+  }
+  if (mine) {
+    /* Re-entered by its holder: never blocks, the holder stays. */
+    return PyObject_CallOneArg(acquire, self);
+  }
+  lazy_bind_external_wait *wait = NULL;
+  lazy_bind_error *error = NULL;
+  lazy_bind_result status = lazy_bind_external_wait_begin(twin, NULL, 0, &wait, &error);
+  if (status == LAZY_BIND_DEADLOCK && lazy_bind_cpython_through_entry(error)) {
+    lazy_bind_cpython_raise_as(PyTuple_GET_ITEM(shared, LAZY_BIND_CPYTHON_LOCK_ERROR), status,
+                               error);
+    lazy_bind_error_free(&error);
+    return NULL;
+  }
+  lazy_bind_error_free(&error);
+  if (status != LAZY_BIND_OK && status != LAZY_BIND_DEADLOCK) {
+    PyErr_Format(PyExc_RuntimeError, "lazy_bind_external_wait_begin: %s",
+                 lazy_bind_result_message(status));
+    return NULL;
+  }
+  /* On a cycle of module locks only, nothing was recorded and importlib's
+   * own detection raises its _DeadlockError. */
+  PyObject *result = PyObject_CallOneArg(acquire, self);
+  lazy_bind_result ended = lazy_bind_external_wait_end(&wait);
+  if (result != NULL) {
+    ended = ended == LAZY_BIND_OK ? lazy_bind_runtime_lock_acquired(twin) : ended;
+    if (ended != LAZY_BIND_OK) {
+      Py_DECREF(result);
+      PyErr_Format(PyExc_RuntimeError, "lazy_bind runtime lock: %s",
+                   lazy_bind_result_message(ended));
+      return NULL;
+    }
+  }
+  return result;
+}
+
+/* _ModuleLock.release(self), mirrored: the last release is reported before
+ * the lock is given back, so no new holder's report is overwritten. */
+static inline PyObject *lazy_bind_cpython_lock_release(PyObject *shared, PyObject *self) {
+  lazy_bind_runtime_lock *twin = lazy_bind_cpython_twin(self);
+  if (twin == NULL) {
+    return NULL;
+  }
+  PyObject *count = PyObject_GetAttrString(self, "count");
+  if (count == NULL) {
+    return NULL;
+  }
+  long held = PyLong_AsLong(count);
+  Py_DECREF(count);
+  if (held == -1 && PyErr_Occurred()) {
+    return NULL;
+  }
+  int mine = lazy_bind_cpython_holds(self);
+  if (mine < 0) {
+    return NULL;
+  }
+  if (mine && held == 1) {
+    lazy_bind_result status = lazy_bind_runtime_lock_released(twin);
+    if (status != LAZY_BIND_OK) {
+      PyErr_Format(PyExc_RuntimeError, "lazy_bind_runtime_lock_released: %s",
+                   lazy_bind_result_message(status));
+      return NULL;
+    }
+  }
+  return PyObject_CallOneArg(PyTuple_GET_ITEM(shared, LAZY_BIND_CPYTHON_LOCK_RELEASE), self);
+}
+
+static PyMethodDef lazy_bind_cpython_lock_acquire_def = {
+    "acquire", (PyCFunction)lazy_bind_cpython_lock_acquire, METH_O,
+    "Acquire the module lock; a wait is in lazy_bind's wait-for graph."};
+static PyMethodDef lazy_bind_cpython_lock_release_def = {
+    "release", (PyCFunction)lazy_bind_cpython_lock_release, METH_O,
+    "Release the module lock, reporting the last release to lazy_bind."};
+
+/* A method of the subclass: `def` bound to `shared`, and bound to the
+ * instance like a function defined in the class body. */
+static inline PyObject *lazy_bind_cpython_method(PyMethodDef *def, PyObject *shared) {
+  PyObject *function = PyCFunction_New(def, shared);
+  if (function == NULL) {
+    return NULL;
+  }
+  PyObject *method = PyInstanceMethod_New(function);
+  Py_DECREF(function);
+  return method;
+}
+
+/* The mirroring subclass of `base` (`_frozen_importlib._ModuleLock`) that
+ * raises `error` for a cycle through an entry; NULL with an exception set. */
+static inline PyObject *lazy_bind_cpython_mirror_class(PyObject *base, PyObject *error) {
+  PyObject *acquire = PyObject_GetAttrString(base, "acquire");
+  PyObject *release = acquire != NULL ? PyObject_GetAttrString(base, "release") : NULL;
+  PyObject *shared = release != NULL ? PyTuple_Pack(3, acquire, release, error) : NULL;
+  Py_XDECREF(release);
+  Py_XDECREF(acquire);
+  if (shared == NULL) {
+    return NULL;
+  }
+  PyObject *acquire_method = lazy_bind_cpython_method(&lazy_bind_cpython_lock_acquire_def, shared);
+  PyObject *release_method = acquire_method != NULL
+                                 ? lazy_bind_cpython_method(&lazy_bind_cpython_lock_release_def,
+                                                            shared)
+                                 : NULL;
+  Py_DECREF(shared);
+  PyObject *body = release_method != NULL
+                       ? Py_BuildValue("{sOsOsOss}", "acquire", acquire_method, "release",
+                                       release_method, "_lazy_bind_deadlock_error", error,
+                                       "__module__", "_frozen_importlib")
+                       : NULL;
+  Py_XDECREF(release_method);
+  Py_XDECREF(acquire_method);
+  if (body == NULL) {
+    return NULL;
+  }
+  PyObject *subclass =
+      PyObject_CallFunction((PyObject *)&PyType_Type, "s(O)O", "_ModuleLock", base, body);
+  Py_DECREF(body);
+  return subclass;
+}
+
+/* Puts a mirroring subclass of `_frozen_importlib._ModuleLock` in its place:
+ * module locks made from now on report to the engine. Returns (a new
+ * reference to) the exception type raised for a cycle through an entry,
+ * named `deadlock_name`, a subclass of `deadlock_base` and of importlib's
+ * `_DeadlockError`; if the mirror is in place already, its type. NULL with
+ * an exception set on failure. */
+static inline PyObject *lazy_bind_cpython_mirror_module_locks(PyObject *deadlock_base,
+                                                              const char *deadlock_name) {
+  PyObject *bootstrap = PyImport_ImportModule("_frozen_importlib");
+  PyObject *base = bootstrap != NULL ? PyObject_GetAttrString(bootstrap, "_ModuleLock") : NULL;
+  PyObject *error = NULL;
+  if (base == NULL || lazy_bind_cpython_optional_attr(base, "_lazy_bind_deadlock_error", &error) != 0) {
+    Py_XDECREF(base);
+    Py_XDECREF(bootstrap);
+    return error; /* the mirror's, or NULL on failure */
+  }
+  PyObject *importlib_deadlock = PyObject_GetAttrString(bootstrap, "_DeadlockError");
+  PyObject *bases =
+      importlib_deadlock != NULL ? PyTuple_Pack(2, deadlock_base, importlib_deadlock) : NULL;
+  Py_XDECREF(importlib_deadlock);
+  error = bases != NULL ? PyErr_NewExceptionWithDoc(
+                              deadlock_name,
+                              "Waiting for an import lock would close a cycle of waits through a "
+                              "lazy import; the message and `chain` name it.",
+                              bases, NULL)
+                        : NULL;
+  Py_XDECREF(bases);
+  PyObject *subclass = error != NULL ? lazy_bind_cpython_mirror_class(base, error) : NULL;
+  if (subclass == NULL || PyObject_SetAttrString(bootstrap, "_ModuleLock", subclass) < 0) {
+    Py_CLEAR(error);
+  }
+  Py_XDECREF(subclass);
+  Py_DECREF(base);
+  Py_DECREF(bootstrap);
+  return error;
 }
 
 /* The runtime hooks for lazy_bind_engine_new. */

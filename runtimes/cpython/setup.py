@@ -44,6 +44,12 @@ native = Extension(
     "lazy_bind._native",
     sources=["src/lazy_bind/_native.c"],
     include_dirs=[str(REPO / "include"), str(REPO / "runtimes" / "cpython-common")],
+    # Rebuilt when the headers or the library change, not only the source.
+    depends=[
+        str(REPO / "include" / "lazy_bind.h"),
+        str(REPO / "runtimes" / "cpython-common" / "lazy_bind_cpython.h"),
+        str(ARCHIVE),
+    ],
     extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers"],
     extra_objects=[str(ARCHIVE)],
     # The native libraries Rust's standard library needs, and keep the

@@ -112,12 +112,17 @@ def test_cycle_through_an_importlib_module_lock_is_reported(run, first):
         import mx_a
         outcomes = {{}}
 
+        from lazy_bind import _native
+        keys, chains = {{}}, []
+
         def run(name, action):
+            keys[name] = _native.thread_key()
             try:
                 action()
                 outcomes[name] = "ok"
             except BaseException as error:
                 outcomes[name] = f"{{type(error).__name__}}: {{error}}"
+                chains.extend(getattr(error, "chain", []))
 
         threads = [threading.Thread(target=run, args=("t1", lambda: mx_a.VALUE)),
                    threading.Thread(target=run,
@@ -128,17 +133,53 @@ def test_cycle_through_an_importlib_module_lock_is_reported(run, first):
             t.join(timeout=30)
         assert not any(t.is_alive() for t in threads), "hung"
         print(outcomes["t1"]); print(outcomes["t2"])
+        # One vocabulary: every thread in a chain is an engine thread key.
+        assert {{link[3] for link in chains}} <= set(keys.values()), (chains, keys)
+        print(len(chains))
         """,
         timeout=60,
     ).stdout.splitlines()
-    t1, t2 = out
+    t1, t2, chain_links = out
     if first == "module lock":
         # T2 sees T1 waiting for the module lock it holds and raises
         # instead of waiting; mx_m fails, and T1's from-import with it.
-        assert t2.startswith("LazyImportDeadlockError: ") and "module lock" in t2, out
+        assert t2.startswith("LazyImportDeadlockError: lazy binding deadlock"), out
+        assert "[thread " in t2 and int(chain_links) == 2, out
+        assert "'mx_a'" in t2 and "-> the import lock of module 'mx_m' [thread " in t2, out
         assert t1.startswith("ImportError: cannot import name 'VALUE' from 'mx_m'"), out
     else:
         # T1's importlib sees T2 waiting for the entry T1 owns: CPython's
         # own circular-import handling, one error that both threads get.
         circular = "ImportError: cannot import name 'VALUE' from partially initialized module"
         assert t1.startswith(circular) and t2 == t1, out
+
+
+def test_a_cycle_of_module_locks_only_stays_importlibs(run, run_plain):
+    # Two threads import ll_a and ll_b, whose bodies import each other
+    # eagerly: a cycle of importlib module locks with no lazy import on it.
+    # importlib reports it as in eager Python (its own _DeadlockError; the
+    # other thread then runs the failed module's body again, alone, and its
+    # barrier breaks), not the engine, which sees the same waits.
+    code = """
+        import importlib, threading
+        outcomes = {}
+
+        def run(name):
+            try:
+                importlib.import_module(name)
+                outcomes[name] = "ok"
+            except BaseException as error:
+                outcomes[name] = f"{type(error).__module__}.{type(error).__name__}"
+
+        threads = [threading.Thread(target=run, args=(name,)) for name in ("ll_a", "ll_b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert not any(t.is_alive() for t in threads), "hung"
+        print(sorted(outcomes.values()))
+        """
+    eager = run_plain(code).stdout
+    assert eager == "['_frozen_importlib._DeadlockError', 'threading.BrokenBarrierError']\n"
+    assert run(code).stdout == eager
+

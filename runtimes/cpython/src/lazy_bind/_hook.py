@@ -29,7 +29,7 @@ import sys
 from _thread import get_ident
 from types import ModuleType
 
-from . import _locks, _native
+from . import _native
 
 _native.configure(
     opcode.opmap["IMPORT_NAME"],
@@ -80,6 +80,9 @@ class Deferred:
 #: (thread id, module name) -> the entry that thread is resolving for it.
 _resolving_entries = {}
 
+#: module name -> thread id of the thread running its entry's resolver.
+_resolving_threads = {}
+
 
 def _new_entry(name, file, line):
     """An engine entry whose resolver imports ``name``: every dotted prefix,
@@ -94,7 +97,7 @@ def _new_entry(name, file, line):
         key = (me, name)
         outer = _resolving_entries.get(key)
         _resolving_entries[key] = entry
-        _locks.resolving[name] = me
+        _resolving_threads[name] = me
         try:
             parent = None
             for prefix in prefixes:
@@ -109,7 +112,7 @@ def _new_entry(name, file, line):
         finally:
             if outer is None:
                 del _resolving_entries[key]
-                _locks.resolving.pop(name, None)
+                _resolving_threads.pop(name, None)
             else:
                 _resolving_entries[key] = outer
 
@@ -141,7 +144,7 @@ def _partial_here(name):
     """Whether ``name`` is in ``sys.modules`` partly initialised by an eager
     import (not by a lazy resolution on any thread, whose entry a new
     placeholder must share so that waits on it reach the engine)."""
-    return _initializing(sys.modules.get(name)) and name not in _locks.resolving
+    return _initializing(sys.modules.get(name)) and name not in _resolving_threads
 
 
 def _initializing(module):
@@ -224,7 +227,7 @@ def _resolving_here(state):
     """Whether this thread is already resolving one of the placeholder's
     entries further up its stack."""
     me = get_ident()
-    return any(_locks.resolving.get(entry.name) == me for entry in state.entries)
+    return any(_resolving_threads.get(entry.name) == me for entry in state.entries)
 
 
 def _caller():
@@ -261,8 +264,7 @@ def _resolve(placeholder, state, frame):
             # module, but a package body failed since and took it out of
             # `sys.modules`: this placeholder imports it again.
             entry = state.entries[index] = _entry_for(entry.name, state.file, state.line)
-        with _locks.waiting_for(entry.name, state.file, state.line):
-            entry.resolve(access_file, access_line)
+        entry.resolve(access_file, access_line)
     real = sys.modules.get(state.name)
     if real is None:
         real = _walk(state.name)
@@ -391,7 +393,10 @@ def _loaded(name):
 
 
 def install():
-    """Puts the hook in place."""
+    """Puts the hook in place, and importlib's module locks into the
+    engine's wait-for graph (for good: they cost nothing when no lazy
+    import waits)."""
+    _native.mirror_module_locks()
     builtins.__import__ = lazy_import
 
 

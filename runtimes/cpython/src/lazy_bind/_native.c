@@ -38,66 +38,11 @@ static PyObject *LazyImportError;   /* ImportError subclass: engine failures */
 static PyObject *LazyImportCycleError;    /* same-thread cycle */
 static PyObject *LazyImportDeadlockError; /* cross-thread deadlock */
 
-/* A list of (name, file, line, thread) for a cycle or deadlock chain. */
-static PyObject *chain_list(const lazy_bind_error *error) {
-  size_t len = lazy_bind_error_chain_len(error);
-  PyObject *list = PyList_New((Py_ssize_t)len);
-  if (list == NULL) {
-    return NULL;
-  }
-  for (size_t i = 0; i < len; i++) {
-    const char *file = lazy_bind_error_chain_file(error, i);
-    PyObject *link = Py_BuildValue("(szIK)", lazy_bind_error_chain_name(error, i), file,
-                                   (unsigned int)lazy_bind_error_chain_line(error, i),
-                                   (unsigned long long)lazy_bind_error_chain_thread(error, i));
-    if (link == NULL) {
-      Py_DECREF(list);
-      return NULL;
-    }
-    PyList_SET_ITEM(list, (Py_ssize_t)i, link);
-  }
-  return list;
-}
-
 /* Raises the Python exception for a failed lazy_bind_resolve; returns NULL. */
 static PyObject *raise_engine_error(lazy_bind_result status, lazy_bind_error *error) {
-  const char *message = error ? lazy_bind_error_message(error) : lazy_bind_result_message(status);
-  if (status == LAZY_BIND_RESOLVER_FAILED && error != NULL) {
-    PyObject *exc = (PyObject *)lazy_bind_error_runtime_value(error);
-    if (exc != NULL) {
-      lazy_bind_cpython_raise_original(exc, error);
-      return NULL;
-    }
-  }
-  PyObject *type = LazyImportError;
-  if (status == LAZY_BIND_CYCLE) {
-    type = LazyImportCycleError;
-  } else if (status == LAZY_BIND_DEADLOCK) {
-    type = LazyImportDeadlockError;
-  }
-  PyObject *exc = PyObject_CallFunction(type, "s", message);
-  if (exc == NULL) {
-    return NULL;
-  }
-  PyObject *chain = error ? chain_list(error) : PyList_New(0);
-  if (chain == NULL || PyObject_SetAttrString(exc, "chain", chain) < 0) {
-    Py_XDECREF(chain);
-    Py_DECREF(exc);
-    return NULL;
-  }
-  Py_DECREF(chain);
-  const char *name = error ? lazy_bind_error_declaration_name(error) : NULL;
-  if (name != NULL) {
-    PyObject *py_name = PyUnicode_FromString(name);
-    if (py_name == NULL || PyObject_SetAttrString(exc, "name", py_name) < 0) {
-      Py_XDECREF(py_name);
-      Py_DECREF(exc);
-      return NULL;
-    }
-    Py_DECREF(py_name);
-  }
-  PyErr_SetObject(type, exc);
-  Py_DECREF(exc);
+  lazy_bind_cpython_error_types types = {LazyImportError, LazyImportCycleError,
+                                         LazyImportDeadlockError};
+  lazy_bind_cpython_raise_error(status, error, &types);
   return NULL;
 }
 
@@ -739,6 +684,21 @@ static PyObject *after_fork_child(PyObject *module, PyObject *unused) {
                        report.allocation_lost ? Py_True : Py_False);
 }
 
+/* The exception type the module-lock mirror raises, once installed. */
+static PyObject *ModuleLockDeadlockError;
+
+static PyObject *mirror_module_locks(PyObject *module, PyObject *unused) {
+  (void)module, (void)unused;
+  if (ModuleLockDeadlockError == NULL) {
+    ModuleLockDeadlockError = lazy_bind_cpython_mirror_module_locks(
+        LazyImportDeadlockError, "lazy_bind._native.ModuleLockDeadlockError");
+    if (ModuleLockDeadlockError == NULL) {
+      return NULL;
+    }
+  }
+  return Py_NewRef(ModuleLockDeadlockError);
+}
+
 static PyObject *thread_key(PyObject *module, PyObject *unused) {
   (void)module, (void)unused;
   return PyLong_FromUnsignedLongLong(lazy_bind_thread_key());
@@ -787,6 +747,9 @@ static PyMethodDef native_methods[] = {
     {"counters", counters, METH_NOARGS, "counters()\n--\n\nThe engine's counters as a dict."},
     {"after_fork_child", after_fork_child, METH_NOARGS,
      "after_fork_child()\n--\n\nRecovers the engine in a forked child."},
+    {"mirror_module_locks", mirror_module_locks, METH_NOARGS,
+     "mirror_module_locks()\n--\n\nPuts importlib's module locks into the engine's wait-for "
+     "graph (from now on); returns the exception type raised for a deadlock through one."},
     {"thread_key", thread_key, METH_NOARGS,
      "thread_key()\n--\n\nThe calling thread's lazy_bind key (as in error chains)."},
     {NULL, NULL, 0, NULL},

@@ -514,6 +514,10 @@ static inline bool lazy_bind_cpython_call_filter(PyObject *callable, const char 
                                                  const char *const *fromlist,
                                                  size_t fromlist_len, bool empty_is_none) {
   PyGILState_STATE gil = PyGILState_Ensure();
+  /* The caller holds the GIL (every decide call runs under it), so nothing
+   * can have freed `callable` yet; the call may release the GIL, and a new
+   * filter may replace this one meanwhile: keep it alive until we return. */
+  Py_INCREF(callable);
   bool defer = true;
   PyObject *names = Py_None;
   Py_INCREF(names);
@@ -543,6 +547,7 @@ static inline bool lazy_bind_cpython_call_filter(PyObject *callable, const char 
   if (PyErr_Occurred()) {
     PyErr_WriteUnraisable(callable);
   }
+  Py_DECREF(callable);
   PyGILState_Release(gil);
   return defer;
 }

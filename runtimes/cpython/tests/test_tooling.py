@@ -135,3 +135,53 @@ def test_filter_callback_sees_each_import_and_can_refuse(run_plain):
     )
     assert out.stdout == "ok\n"
     assert "filter bug" in out.stderr
+
+
+def test_a_filter_replaced_while_it_runs_stays_alive_until_it_returns(run_plain):
+    # The filter releases the GIL (a blocking wait) and another thread
+    # installs a new one meanwhile, dropping the module's reference to the
+    # old filter. The call in flight keeps its filter alive: the failure of
+    # its answer is reported with the filter itself as the unraisable
+    # object, and the filter is only freed after that.
+    out = run_plain(
+        """
+        import sys, threading
+        import lazy_bind
+        from lazy_bind import _native
+        events = []
+        entered, replaced = threading.Event(), threading.Event()
+
+        class Undecided:
+            def __bool__(self):
+                raise RuntimeError("no answer")
+
+        class Filter:
+            def __call__(self, importer, target, fromlist):
+                entered.set()
+                replaced.wait(10)
+                # Returned normally: no traceback keeps this frame (and
+                # self) alive while the answer's failure is reported.
+                return Undecided()
+
+            def __del__(self):
+                events.append("freed")
+
+        def hook(unraisable):
+            events.append(("reported", type(unraisable.object).__name__))
+
+        sys.unraisablehook = hook
+        lazy_bind.enable(filter=Filter())
+
+        def replace():
+            entered.wait(10)
+            _native.set_filter(None)
+            replaced.set()
+
+        thread = threading.Thread(target=replace)
+        thread.start()
+        import plain_mod
+        thread.join()
+        print(events)
+        """
+    )
+    assert out.stdout == "[('reported', 'Filter'), 'freed']\n", out.stdout

@@ -769,8 +769,8 @@ static int add_exception(PyObject *module, PyObject **slot, const char *name, Py
   if (*slot == NULL) {
     return -1;
   }
-  Py_INCREF(*slot);
-  return PyModule_AddObject(module, strrchr(name, '.') + 1, *slot);
+  /* `*slot` keeps its reference; the module takes one of its own. */
+  return PyModule_AddObjectRef(module, strrchr(name, '.') + 1, *slot);
 }
 
 PyMODINIT_FUNC PyInit__native(void) {

@@ -112,28 +112,44 @@ class Threads(LazyTestCase):
         # walk through importlib's `_blocking_on` leaves it alone).
         self.assertTrue(message.startswith("lazy binding deadlock at "), message)
 
+    # A thread blocks for one of these two reasons; `settle` makes the later
+    # step wait (up to 5 s) until the earlier wait shows: a wait on a module
+    # lock in importlib's own `_blocking_on`, a wait on an entry as a thread
+    # whose current frame is the line that touches the lazy name (then a
+    # short pause for it to block).
+    SYNC = """
+        import sys, threading, time, _frozen_importlib
+        a_entered, m_entered = threading.Event(), threading.Event()
+        first = ["entry"]
+
+        def entry_wait_started():
+            return any(frame.f_code.co_filename.endswith("_m.py") and frame.f_lineno == 6
+                       for frame in sys._current_frames().values())
+
+        def module_lock_wait_started():
+            return any(type(lock).__name__ == "_ModuleLock"
+                       for lock in list(_frozen_importlib._blocking_on.values()))
+
+        def settle(step):
+            earlier = {"a": ("entry", entry_wait_started),
+                       "m": ("module lock", module_lock_wait_started)}
+            order, started = earlier[step]
+            if first[0] != order:
+                return
+            deadline = time.monotonic() + 5
+            while not started() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)
+        """
+
     # Thread 1 resolves mx_shared's lazy `import mx_a`, and mx_a's body
     # imports mx_m; thread 2 imports mx_m, whose body touches that same lazy
     # binding. Each waits for the other: thread 1 for mx_m's importlib module
-    # lock, thread 2 for the entry. Neither the engine nor importlib sees the
-    # whole cycle; the fork enters entry waits into importlib's
-    # `_blocking_on`. `first` says whose wait starts first: the later step
-    # waits (up to 5 s) until `_blocking_on` shows the earlier wait.
+    # lock, thread 2 for the entry. Both waits are in the engine's wait-for
+    # graph (the entry's, and the module lock's through its mirror), so
+    # whichever closes the cycle is told.
     MODULE_LOCK_CYCLE = {
-        "mx_sync.py": """
-            import threading, time, _frozen_importlib
-            a_entered, m_entered = threading.Event(), threading.Event()
-            first = ["entry"]
-
-            def settle(step):
-                earlier = {"a": ("entry", "EntryWait"), "m": ("module lock", "_ModuleLock")}
-                order, kind = earlier[step]
-                deadline = time.monotonic() + 5
-                while first[0] == order and time.monotonic() < deadline and not any(
-                        type(lock).__name__ == kind
-                        for lock in list(_frozen_importlib._blocking_on.values())):
-                    time.sleep(0.01)
-            """,
+        "mx_sync.py": SYNC,
         "mx_shared.py": "__lazy_modules__ = ['mx_a']\nimport mx_a\n",
         "mx_a.py": "from mx_sync import a_entered, m_entered, settle\n"
                    "a_entered.set()\nm_entered.wait(10)\nsettle('a')\n"
@@ -143,12 +159,34 @@ class Threads(LazyTestCase):
                    "VALUE = mx_shared.mx_a.VALUE\n",
     }
 
-    def cycle_through_module_lock(self, first):
-        out = self.run_json(self.MODULE_LOCK_CYCLE, f"""
-            import importlib, json, os, sys, threading, time, mx_shared, mx_sync
+    # The same cycle, but thread 2's wait for the entry starts inside the
+    # engine: it touches `from mx2_p import x` (deferred), whose resolution
+    # finds mx2_p.x to be a placeholder for mx2_a (mx2_p's lazy `import
+    # mx2_a as x`), which thread 1 is resolving.
+    NESTED_MODULE_LOCK_CYCLE = {
+        "mx_sync.py": SYNC,
+        "mx2_p.py": "__lazy_modules__ = ['mx2_a']\nimport mx2_a as x\n",
+        "mx2_shared.py": "__lazy_modules__ = ['mx2_p']\nfrom mx2_p import x\n",
+        "mx2_a.py": "from mx_sync import a_entered, m_entered, settle\n"
+                    "a_entered.set()\nm_entered.wait(10)\nsettle('a')\n"
+                    "from mx2_m import VALUE as M_VALUE\nVALUE = 1\n",
+        "mx2_m.py": "import mx2_shared\nfrom mx_sync import a_entered, m_entered, settle\n"
+                    "m_entered.set()\na_entered.wait(10)\nsettle('m')\n"
+                    "VALUE = mx2_shared.x.VALUE\n",
+    }
+
+    def cycle_through_module_lock(self, first, files=MODULE_LOCK_CYCLE, prefix="mx"):
+        # Thread 1 touches the lazy name for the module that imports
+        # `{prefix}_m`; thread 2 imports `{prefix}_m`.
+        loaded, touched = ("mx2_shared, mx2_p", "mx2_p.x") if prefix == "mx2" else ("mx_shared", "mx_shared.mx_a")
+        out = self.run_json(files, f"""
+            import _lazy_imports, importlib, json, os, sys, threading, time, mx_sync
+            import {loaded}
             mx_sync.first[0] = {first!r}
             outcomes = {{}}
+            keys = {{}}
             def run(name, action):
+                keys[name] = _lazy_imports.thread_key()
                 try:
                     action()
                     outcomes[name] = ["ok"]
@@ -156,53 +194,66 @@ class Threads(LazyTestCase):
                     outcomes[name] = [type(e).__name__, str(e), getattr(e, "chain", None),
                                       isinstance(e, ImportError)]
             def t1():
-                mx_shared.mx_a.VALUE
+                {touched}.VALUE
             def t2():
                 mx_sync.a_entered.wait(10)
-                importlib.import_module("mx_m")
+                importlib.import_module("{prefix}_m")
             threads = [threading.Thread(target=run, args=(n, f), daemon=True)
                        for n, f in (("t1", t1), ("t2", t2))]
             for t in threads: t.start()
             deadline = time.monotonic() + 15
             for t in threads: t.join(max(0, deadline - time.monotonic()))
             outcomes["hung"] = [t.name for t in threads if t.is_alive()]
-            outcomes["idents"] = [t.ident for t in threads]
+            outcomes["keys"] = [keys.get("t1"), keys.get("t2")]
             print(json.dumps(outcomes)); sys.stdout.flush()
             os._exit(0)
             """, xoptions=(), timeout=40)
         self.assertEqual(out["hung"], [], out)
         return out
 
-    def test_cycle_through_a_module_lock_entry_wait_first(self):
-        # Thread 2 waits for the entry first; thread 1's importlib then sees
-        # that wait in `_blocking_on` as a lock thread 1 owns, raises its
-        # _DeadlockError, which CPython's import statement turns into the
-        # partially initialised module: mx_a's `from mx_m import VALUE`
-        # fails, and thread 2 gets that error through the entry.
-        out = self.cycle_through_module_lock("entry")
-        circular = "cannot import name 'VALUE' from partially initialized module 'mx_m'"
+    def check_entry_wait_first(self, out, module):
+        # Thread 2 waits for the entry first; when thread 1 would wait for
+        # the module lock, the engine finds the cycle and the mirror raises
+        # an error that is also importlib's _DeadlockError: CPython's import
+        # statement turns it into the partially initialised module, as for
+        # any circular import, so thread 1's `from ... import VALUE` fails
+        # and thread 2 gets that error through the entry.
+        circular = f"cannot import name 'VALUE' from partially initialized module '{module}'"
         self.assertEqual(out["t1"][0], "ImportError", out)
         self.assertIn(circular, out["t1"][1])
         self.assertEqual(out["t2"][:2], out["t1"][:2], out)
 
-    def test_cycle_through_a_module_lock_module_lock_first(self):
-        # Thread 1 blocks on mx_m's module lock first; thread 2 walks
-        # `_blocking_on` from the entry's resolving thread before it waits,
-        # reaches itself through that module lock and raises instead.
-        out = self.cycle_through_module_lock("module lock")
-        t1_ident, t2_ident = out["idents"]
+    def check_module_lock_first(self, out, entry, module):
+        # Thread 1 blocks on the module lock first; thread 2's wait for the
+        # entry closes the cycle and is refused, naming both links with
+        # engine thread keys.
+        t1_key, t2_key = out["keys"]
         kind, message, chain, is_import_error = out["t2"]
         self.assertEqual(kind, "LazyImportDeadlockError", out)
         self.assertTrue(is_import_error)
-        self.assertIn("'mx_a' (declared at ", message)
-        self.assertIn("mx_shared.py:2", message)
-        self.assertIn("module 'mx_m'", message)
-        self.assertIn(str(t1_ident), message)
-        self.assertIn(str(t2_ident), message)
-        self.assertEqual([link[0] for link in chain], ["mx_a", "mx_m"], chain)
-        self.assertEqual([link[3] for link in chain], [t1_ident, t2_ident], chain)
+        self.assertIn(f"'{entry}' (declared at ", message)
+        self.assertIn(f"-> the import lock of module '{module}' [thread {t2_key}]", message)
+        self.assertEqual([link[0] for link in chain][-2:],
+                         [entry, f"the import lock of module '{module}'"], chain)
+        self.assertEqual([link[3] for link in chain][-2:], [t1_key, t2_key], chain)
         self.assertEqual(out["t1"][0], "ImportError", out)
-        self.assertIn("cannot import name 'VALUE' from 'mx_m'", out["t1"][1])
+        self.assertIn(f"cannot import name 'VALUE' from '{module}'", out["t1"][1])
+
+    def test_cycle_through_a_module_lock_entry_wait_first(self):
+        self.check_entry_wait_first(self.cycle_through_module_lock("entry"), "mx_m")
+
+    def test_cycle_through_a_module_lock_module_lock_first(self):
+        out = self.cycle_through_module_lock("module lock")
+        self.check_module_lock_first(out, "mx_a", "mx_m")
+        self.assertIn("mx_shared.py:2", out["t2"][1])
+
+    def test_nested_wait_through_a_module_lock_entry_wait_first(self):
+        out = self.cycle_through_module_lock("entry", self.NESTED_MODULE_LOCK_CYCLE, "mx2")
+        self.check_entry_wait_first(out, "mx2_m")
+
+    def test_nested_wait_through_a_module_lock_module_lock_first(self):
+        out = self.cycle_through_module_lock("module lock", self.NESTED_MODULE_LOCK_CYCLE, "mx2")
+        self.check_module_lock_first(out, "mx2_a", "mx2_m")
 
 
 if __name__ == "__main__":

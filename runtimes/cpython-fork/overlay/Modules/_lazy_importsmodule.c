@@ -83,6 +83,13 @@ lazy_counters(PyObject *module, PyObject *unused)
     return _PyLazyImports_Counters();
 }
 
+static PyObject *
+lazy_thread_key(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    return PyLong_FromUnsignedLongLong(lazy_bind_thread_key());
+}
+
 static PyMethodDef lazy_methods[] = {
     {"resolve", lazy_resolve, METH_O, resolve_doc},
     {"is_lazy", lazy_is_lazy, METH_O, is_lazy_doc},
@@ -94,6 +101,9 @@ static PyMethodDef lazy_methods[] = {
     {"counters", lazy_counters, METH_NOARGS,
      PyDoc_STR("counters()\n--\n\nThe engine's counters: deferred, resolved, failed, "
                "pending.")},
+    {"thread_key", lazy_thread_key, METH_NOARGS,
+     PyDoc_STR("thread_key()\n--\n\nThe calling thread's lazy_bind key, as in the `chain` "
+               "of cycle and deadlock errors.")},
     {NULL, NULL, 0, NULL},
 };
 

@@ -225,62 +225,13 @@ hook_as_lazy(void *userdata, void *value, lazy_bind_handle *handle_out)
 
 /* ---- errors -------------------------------------------------------------- */
 
-/* A list of (name, file, line, thread) for a cycle or deadlock chain. */
-static PyObject *
-chain_list(const lazy_bind_error *error)
-{
-    size_t len = lazy_bind_error_chain_len(error);
-    PyObject *list = PyList_New((Py_ssize_t)len);
-    for (size_t i = 0; list != NULL && i < len; i++) {
-        PyObject *link = Py_BuildValue(
-            "(szIK)", lazy_bind_error_chain_name(error, i), lazy_bind_error_chain_file(error, i),
-            (unsigned int)lazy_bind_error_chain_line(error, i),
-            (unsigned long long)lazy_bind_error_chain_thread(error, i));
-        if (link == NULL) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, link);
-    }
-    return list;
-}
-
 /* Raises the Python exception for a failed lazy_bind_resolve. */
 static void
 raise_engine_error(lazy_bind_result status, const lazy_bind_error *error)
 {
-    if (status == LAZY_BIND_RESOLVER_FAILED && error != NULL &&
-        lazy_bind_error_runtime_value(error) != NULL)
-    {
-        lazy_bind_cpython_raise_original((PyObject *)lazy_bind_error_runtime_value(error), error);
-        return;
-    }
-    PyObject *type = PyExc_ImportError;
-    if (status == LAZY_BIND_CYCLE) {
-        type = _PyLazyImports_CycleError;
-    }
-    else if (status == LAZY_BIND_DEADLOCK) {
-        type = _PyLazyImports_DeadlockError;
-    }
-    const char *message = error ? lazy_bind_error_message(error)
-                                : lazy_bind_result_message(status);
-    const char *name = error ? lazy_bind_error_declaration_name(error) : NULL;
-    PyObject *exc = PyObject_CallFunction(type, "s", message);
-    if (exc == NULL) {
-        return;
-    }
-    PyObject *chain = error ? chain_list(error) : PyList_New(0);
-    int failed = chain == NULL || PyObject_SetAttrString(exc, "chain", chain) < 0;
-    Py_XDECREF(chain);
-    if (!failed && name != NULL) {
-        PyObject *py_name = PyUnicode_FromString(name);
-        failed = py_name == NULL || PyObject_SetAttrString(exc, "name", py_name) < 0;
-        Py_XDECREF(py_name);
-    }
-    if (!failed) {
-        PyErr_SetObject(type, exc);
-    }
-    Py_DECREF(exc);
+    lazy_bind_cpython_error_types types = {PyExc_ImportError, _PyLazyImports_CycleError,
+                                           _PyLazyImports_DeadlockError};
+    lazy_bind_cpython_raise_error(status, error, &types);
 }
 
 PyObject *
@@ -302,15 +253,10 @@ _PyLazyImports_ResolveHandle(_PyLazyImportObject *placeholder)
         int number = _PyInterpreterFrame_GetLine(frame);
         line = number > 0 ? (unsigned int)number : 0;
     }
-    _PyLazyImports_Wait wait;
-    if (_PyLazyImports_WaitBegin(placeholder, &wait) < 0) {
-        return NULL;
-    }
     void *value = NULL;
     lazy_bind_error *error = NULL;
     lazy_bind_result status = lazy_bind_resolve(_PyLazyImports_engine, placeholder->handle,
                                                 file, line, &value, &error);
-    _PyLazyImports_WaitEnd(&wait);
     if (status == LAZY_BIND_OK) {
         return Py_NewRef((PyObject *)value);
     }
@@ -1376,7 +1322,18 @@ _PyLazyImports_Init(PyThreadState *tstate)
     if (add_sys_functions(tstate->interp) < 0) {
         return _PyStatus_ERR("lazy imports: cannot add the sys functions");
     }
-    if (!_Py_IsMainInterpreter(tstate->interp) || _PyLazyImports_engine != NULL) {
+    if (!_Py_IsMainInterpreter(tstate->interp)) {
+        return _PyStatus_OK();
+    }
+    /* Waits on importlib's module locks go into the engine's wait-for
+     * graph (the class keeps the exception type it raises). */
+    PyObject *lock_deadlock = lazy_bind_cpython_mirror_module_locks(
+        _PyLazyImports_DeadlockError, "_lazy_imports.ModuleLockDeadlockError");
+    if (lock_deadlock == NULL) {
+        return _PyStatus_ERR("lazy imports: cannot mirror importlib's module locks");
+    }
+    Py_DECREF(lock_deadlock);
+    if (_PyLazyImports_engine != NULL) {
         return _PyStatus_OK();
     }
     if (lazy_bind_version() != LAZY_BIND_VERSION) {

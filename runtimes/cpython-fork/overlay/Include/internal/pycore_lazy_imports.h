@@ -136,24 +136,6 @@ extern lazy_bind_engine *_PyLazyImports_engine;
  * entry's error. */
 PyObject *_PyLazyImports_ResolveHandle(_PyLazyImportObject *placeholder);
 
-/* Around that lazy_bind_resolve (Python/lazy_imports_locks.c): a wait for
- * another thread's resolution is entered in importlib's `_blocking_on`, so
- * that importlib's deadlock detection sees it, and one that would close a
- * cycle through an importlib module lock raises LazyImportDeadlockError
- * instead of blocking. */
-typedef struct {
-    PyObject *record;  /* what this wait put in `_blocking_on`, or NULL */
-} _PyLazyImports_Wait;
-
-/* Before lazy_bind_resolve of `placeholder`'s entry: records this thread
- * as resolving (until the matching _PyLazyImports_WaitEnd) and, if another
- * thread is resolving the entry, checks and enters the wait. Returns 0, or
- * -1 with an exception set (then WaitEnd must not be called). */
-int _PyLazyImports_WaitBegin(_PyLazyImportObject *placeholder, _PyLazyImports_Wait *wait);
-
-/* After lazy_bind_resolve: undoes WaitBegin. Keeps the pending exception. */
-void _PyLazyImports_WaitEnd(_PyLazyImports_Wait *wait);
-
 /* Defers `from module import name` for a statement placeholder (new
  * reference to the bound placeholder). */
 PyObject *_PyLazyImports_DeferAttribute(_PyLazyImportObject *statement, PyObject *name);

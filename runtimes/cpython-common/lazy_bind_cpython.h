@@ -210,24 +210,30 @@ static inline void lazy_bind_cpython_raise_error(lazy_bind_result status,
  * module locks only stays importlib's to find and report, as in eager
  * Python. */
 
-/* What the mirroring methods share: the original methods, the error type. */
-#define LAZY_BIND_CPYTHON_LOCK_ACQUIRE 0
-#define LAZY_BIND_CPYTHON_LOCK_RELEASE 1
-#define LAZY_BIND_CPYTHON_LOCK_ERROR 2
+/* What the mirroring methods share, a tuple: the original methods, the
+ * error type, and the names of the attributes they read, made once. */
+enum {
+  LAZY_BIND_CPYTHON_LOCK_ACQUIRE,
+  LAZY_BIND_CPYTHON_LOCK_RELEASE,
+  LAZY_BIND_CPYTHON_LOCK_ERROR,
+  LAZY_BIND_CPYTHON_LOCK_OWNER,
+  LAZY_BIND_CPYTHON_LOCK_COUNT,
+  LAZY_BIND_CPYTHON_LOCK_NAME,
+  LAZY_BIND_CPYTHON_LOCK_TWIN,
+  LAZY_BIND_CPYTHON_LOCK_SHARED_LEN
+};
 
-/* `obj.name` into `*out` (a new reference): 1 if it exists, 0 if not (no
+#define LAZY_BIND_CPYTHON_SHARED(shared, what) PyTuple_GET_ITEM(shared, LAZY_BIND_CPYTHON_LOCK_##what)
+
+/* `obj.<name>` into `*out` (a new reference): 1 if it exists, 0 if not (no
  * exception set), -1 with an exception set. */
-static inline int lazy_bind_cpython_optional_attr(PyObject *obj, const char *name,
-                                                  PyObject **out) {
-  *out = PyObject_GetAttrString(obj, name);
-  if (*out != NULL) {
-    return 1;
-  }
-  if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
-    return -1;
-  }
-  PyErr_Clear();
-  return 0;
+static inline int lazy_bind_cpython_optional_attr(PyObject *obj, PyObject *name, PyObject **out) {
+  /* Without raising (and clearing) an AttributeError when it is missing. */
+#if PY_VERSION_HEX >= 0x030D0000
+  return PyObject_GetOptionalAttr(obj, name, out);
+#else
+  return _PyObject_LookupAttr(obj, name, out);
+#endif
 }
 
 static inline void lazy_bind_cpython_free_runtime_lock(PyObject *capsule) {
@@ -238,26 +244,29 @@ static inline void lazy_bind_cpython_free_runtime_lock(PyObject *capsule) {
 
 /* The twin of the module lock `self`, made on first use and kept on it as
  * `_lazy_bind_lock`; NULL with an exception set on failure (borrowed). */
-static inline lazy_bind_runtime_lock *lazy_bind_cpython_twin(PyObject *self) {
+static inline lazy_bind_runtime_lock *lazy_bind_cpython_twin(PyObject *shared, PyObject *self) {
   PyObject *capsule;
-  int found = lazy_bind_cpython_optional_attr(self, "_lazy_bind_lock", &capsule);
+  int found =
+      lazy_bind_cpython_optional_attr(self, LAZY_BIND_CPYTHON_SHARED(shared, TWIN), &capsule);
   if (found < 0) {
     return NULL;
   }
   if (!found) {
-    PyObject *name = PyObject_GetAttrString(self, "name");
-    PyObject *what = name != NULL ? PyUnicode_FromFormat("the import lock of module %R", name) : NULL;
-    Py_XDECREF(name);
-    const char *text = what != NULL ? PyUnicode_AsUTF8(what) : NULL;
+    PyObject *name = PyObject_GetAttr(self, LAZY_BIND_CPYTHON_SHARED(shared, NAME));
+    const char *module = name != NULL && PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
     lazy_bind_runtime_lock *lock = NULL;
-    if (text != NULL) {
-      lazy_bind_result status = lazy_bind_runtime_lock_new(text, NULL, 0, &lock);
+    if (module != NULL) {
+      char what[256];
+      snprintf(what, sizeof what, "the import lock of module '%s'", module);
+      lazy_bind_result status = lazy_bind_runtime_lock_new(what, NULL, 0, &lock);
       if (status != LAZY_BIND_OK) {
         PyErr_Format(PyExc_RuntimeError, "lazy_bind_runtime_lock_new: %s",
                      lazy_bind_result_message(status));
       }
+    } else if (name != NULL && !PyErr_Occurred()) {
+      PyErr_SetString(PyExc_TypeError, "a module lock's name must be a str");
     }
-    Py_XDECREF(what);
+    Py_XDECREF(name);
     if (lock == NULL) {
       return NULL;
     }
@@ -266,7 +275,7 @@ static inline lazy_bind_runtime_lock *lazy_bind_cpython_twin(PyObject *self) {
       lazy_bind_runtime_lock_free(&lock);
       return NULL;
     }
-    if (PyObject_SetAttrString(self, "_lazy_bind_lock", capsule) < 0) {
+    if (PyObject_SetAttr(self, LAZY_BIND_CPYTHON_SHARED(shared, TWIN), capsule) < 0) {
       Py_DECREF(capsule);
       return NULL;
     }
@@ -281,15 +290,17 @@ static inline lazy_bind_runtime_lock *lazy_bind_cpython_twin(PyObject *self) {
 /* 1 if the calling thread holds the module lock `self`, 0 if not, -1 with
  * an exception set. Only the holder sets `owner` to its own id, so the
  * answer cannot change under the caller. */
-static inline int lazy_bind_cpython_holds(PyObject *self) {
-  PyObject *owner = PyObject_GetAttrString(self, "owner");
+static inline int lazy_bind_cpython_holds(PyObject *shared, PyObject *self) {
+  PyObject *owner = PyObject_GetAttr(self, LAZY_BIND_CPYTHON_SHARED(shared, OWNER));
   if (owner == NULL) {
     return -1;
   }
-  PyObject *me = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
-  int mine = me != NULL ? PyObject_RichCompareBool(owner, me, Py_EQ) : -1;
+  int mine = 0;
+  if (PyLong_Check(owner)) {
+    unsigned long id = PyLong_AsUnsignedLong(owner);
+    mine = id == (unsigned long)-1 && PyErr_Occurred() ? -1 : id == PyThread_get_thread_ident();
+  }
   Py_DECREF(owner);
-  Py_XDECREF(me);
   return mine;
 }
 
@@ -312,9 +323,9 @@ static inline bool lazy_bind_cpython_through_entry(const lazy_bind_error *error)
 
 /* _ModuleLock.acquire(self), mirrored: the wait is in the engine's graph. */
 static inline PyObject *lazy_bind_cpython_lock_acquire(PyObject *shared, PyObject *self) {
-  PyObject *acquire = PyTuple_GET_ITEM(shared, LAZY_BIND_CPYTHON_LOCK_ACQUIRE);
-  lazy_bind_runtime_lock *twin = lazy_bind_cpython_twin(self);
-  int mine = twin != NULL ? lazy_bind_cpython_holds(self) : -1;
+  PyObject *acquire = LAZY_BIND_CPYTHON_SHARED(shared, ACQUIRE);
+  lazy_bind_runtime_lock *twin = lazy_bind_cpython_twin(shared, self);
+  int mine = twin != NULL ? lazy_bind_cpython_holds(shared, self) : -1;
   if (mine < 0) {
     return NULL;
   }
@@ -326,8 +337,7 @@ static inline PyObject *lazy_bind_cpython_lock_acquire(PyObject *shared, PyObjec
   lazy_bind_error *error = NULL;
   lazy_bind_result status = lazy_bind_external_wait_begin(twin, NULL, 0, &wait, &error);
   if (status == LAZY_BIND_DEADLOCK && lazy_bind_cpython_through_entry(error)) {
-    lazy_bind_cpython_raise_as(PyTuple_GET_ITEM(shared, LAZY_BIND_CPYTHON_LOCK_ERROR), status,
-                               error);
+    lazy_bind_cpython_raise_as(LAZY_BIND_CPYTHON_SHARED(shared, ERROR), status, error);
     lazy_bind_error_free(&error);
     return NULL;
   }
@@ -356,11 +366,11 @@ static inline PyObject *lazy_bind_cpython_lock_acquire(PyObject *shared, PyObjec
 /* _ModuleLock.release(self), mirrored: the last release is reported before
  * the lock is given back, so no new holder's report is overwritten. */
 static inline PyObject *lazy_bind_cpython_lock_release(PyObject *shared, PyObject *self) {
-  lazy_bind_runtime_lock *twin = lazy_bind_cpython_twin(self);
+  lazy_bind_runtime_lock *twin = lazy_bind_cpython_twin(shared, self);
   if (twin == NULL) {
     return NULL;
   }
-  PyObject *count = PyObject_GetAttrString(self, "count");
+  PyObject *count = PyObject_GetAttr(self, LAZY_BIND_CPYTHON_SHARED(shared, COUNT));
   if (count == NULL) {
     return NULL;
   }
@@ -369,7 +379,7 @@ static inline PyObject *lazy_bind_cpython_lock_release(PyObject *shared, PyObjec
   if (held == -1 && PyErr_Occurred()) {
     return NULL;
   }
-  int mine = lazy_bind_cpython_holds(self);
+  int mine = lazy_bind_cpython_holds(shared, self);
   if (mine < 0) {
     return NULL;
   }
@@ -381,7 +391,7 @@ static inline PyObject *lazy_bind_cpython_lock_release(PyObject *shared, PyObjec
       return NULL;
     }
   }
-  return PyObject_CallOneArg(PyTuple_GET_ITEM(shared, LAZY_BIND_CPYTHON_LOCK_RELEASE), self);
+  return PyObject_CallOneArg(LAZY_BIND_CPYTHON_SHARED(shared, RELEASE), self);
 }
 
 static PyMethodDef lazy_bind_cpython_lock_acquire_def = {
@@ -408,7 +418,26 @@ static inline PyObject *lazy_bind_cpython_method(PyMethodDef *def, PyObject *sha
 static inline PyObject *lazy_bind_cpython_mirror_class(PyObject *base, PyObject *error) {
   PyObject *acquire = PyObject_GetAttrString(base, "acquire");
   PyObject *release = acquire != NULL ? PyObject_GetAttrString(base, "release") : NULL;
-  PyObject *shared = release != NULL ? PyTuple_Pack(3, acquire, release, error) : NULL;
+  PyObject *shared = release != NULL ? PyTuple_New(LAZY_BIND_CPYTHON_LOCK_SHARED_LEN) : NULL;
+  if (shared != NULL) {
+    PyObject *items[LAZY_BIND_CPYTHON_LOCK_SHARED_LEN] = {
+        Py_NewRef(acquire),
+        Py_NewRef(release),
+        Py_NewRef(error),
+        PyUnicode_InternFromString("owner"),
+        PyUnicode_InternFromString("count"),
+        PyUnicode_InternFromString("name"),
+        PyUnicode_InternFromString("_lazy_bind_lock"),
+    };
+    bool complete = true;
+    for (Py_ssize_t i = 0; i < LAZY_BIND_CPYTHON_LOCK_SHARED_LEN; i++) {
+      PyTuple_SET_ITEM(shared, i, items[i]);
+      complete = complete && items[i] != NULL;
+    }
+    if (!complete) {
+      Py_CLEAR(shared); /* frees the items made; a tuple skips NULL slots */
+    }
+  }
   Py_XDECREF(release);
   Py_XDECREF(acquire);
   if (shared == NULL) {
@@ -447,7 +476,10 @@ static inline PyObject *lazy_bind_cpython_mirror_module_locks(PyObject *deadlock
   PyObject *bootstrap = PyImport_ImportModule("_frozen_importlib");
   PyObject *base = bootstrap != NULL ? PyObject_GetAttrString(bootstrap, "_ModuleLock") : NULL;
   PyObject *error = NULL;
-  if (base == NULL || lazy_bind_cpython_optional_attr(base, "_lazy_bind_deadlock_error", &error) != 0) {
+  PyObject *mark = PyUnicode_InternFromString("_lazy_bind_deadlock_error");
+  int mirrored = base != NULL && mark != NULL ? lazy_bind_cpython_optional_attr(base, mark, &error) : -1;
+  Py_XDECREF(mark);
+  if (mirrored != 0) {
     Py_XDECREF(base);
     Py_XDECREF(bootstrap);
     return error; /* the mirror's, or NULL on failure */

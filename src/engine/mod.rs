@@ -2,7 +2,10 @@
 
 pub(crate) mod attempt;
 mod counters;
+mod fault;
 mod fork;
+#[cfg(test)]
+mod recovery_tests;
 mod resolve;
 mod slot;
 mod table;

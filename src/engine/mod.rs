@@ -482,7 +482,7 @@ impl<V> Engine<V> {
             Phase::Free
         };
         // SAFETY: we hold the lock and the phase is not `Resolving`.
-        let resolver = unsafe { slot.vacate(&mut state, phase) };
+        let vacated = unsafe { slot.vacate(&mut state, phase) };
         drop(state);
         self.counters.discarded(was_resolved);
         if was_resolved {
@@ -493,7 +493,7 @@ impl<V> Engine<V> {
         } else {
             self.table.release(handle.index);
         }
-        drop(resolver);
+        drop(vacated);
         Ok(())
     }
 

@@ -136,7 +136,7 @@ impl<V> Engine<V> {
             // Discarded while we were resolving: free the slot now.
             // SAFETY: the phase is still `Resolving(attempt)`, moved there by
             // this thread, and we hold the lock.
-            let resolver = unsafe { slot.vacate(&mut state, Phase::Free) };
+            let vacated = unsafe { slot.vacate(&mut state, Phase::Free) };
             drop(state);
             self.counters.discarded(false);
             self.table.release(handle.index);
@@ -145,7 +145,7 @@ impl<V> Engine<V> {
                 access: None,
             };
             attempt.finish(Outcome::Failed(error.clone()));
-            drop((resolver, result));
+            drop((vacated, result));
             return Err(error);
         }
         // SAFETY: the phase is still `Resolving(attempt)`, moved there by this

@@ -581,6 +581,16 @@ typedef struct lazy_bind_handle {
  * (`lazy_bind_error_resolver_status`) and lends out the runtime error
  * (`lazy_bind_error_runtime_value`).
  *
+ * Passing a nested failure up: a resolver that returns the status of the
+ * last lazy_bind call that failed during it on this thread (a nested
+ * `lazy_bind_resolve`, `lazy_bind_external_wait_begin`, ...) and writes no
+ * runtime error object passes that call's error up unchanged. The access
+ * then fails with the same status and error: `LAZY_BIND_CYCLE` and
+ * `LAZY_BIND_DEADLOCK` keep their chains, and a `LAZY_BIND_RESOLVER_FAILED`
+ * keeps the innermost resolver's status and runtime error, however deeply
+ * resolvers nest. To report a failure of its own instead, a resolver
+ * returns another status or hands back a runtime error object.
+ *
  * The resolver must not unwind (no C++ exception or `longjmp` may leave it).
  */
 typedef uint32_t (*lazy_bind_resolve_fn)(void *entry_userdata,
@@ -674,7 +684,10 @@ typedef bool (*lazy_bind_as_lazy_fn)(void *userdata,
  * # Thread-safety
  * Every hook may be called from any thread that resolves a binding,
  * several at once, with no engine lock held, and may call back into the
- * engine. Strings are borrowed for the call only. No hook may unwind.
+ * engine. A hook that fails with the status of a lazy_bind call that failed
+ * during it, and hands back no runtime error object, passes that call's
+ * error up unchanged, as a resolver does (see `lazy_bind_resolve_fn`).
+ * Strings are borrowed for the call only. No hook may unwind.
  */
 typedef struct lazy_bind_import_hooks {
   /**
@@ -723,7 +736,10 @@ typedef struct lazy_bind_import_hooks {
  * Called on whichever thread calls `lazy_bind_policy_decide` or
  * `lazy_bind_policy_explain`: from many threads at once, and re-entrantly
  * (an import triggered inside the filter is decided with the same filter).
- * It must not unwind (no C++ exception or `longjmp` may leave it).
+ * No lazy_bind lock or snapshot is held while it runs, so it may also
+ * change the policy that called it (`lazy_bind_policy_set_filter`,
+ * `lazy_bind_policy_set_mode`, ...); the decision in progress still uses
+ * the rules and filter it started with. It must not unwind (no C++ exception or `longjmp` may leave it).
  */
 typedef bool (*lazy_bind_filter_fn)(void *userdata,
                                     const char *importer,

@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::boundary;
 use super::lazy_bind_result::{self, *};
+use super::nested;
 use super::runtime::ForeignValue;
 use crate::{Error, Site};
 
@@ -157,7 +158,9 @@ fn innermost_foreign(error: &Error) -> Option<&ForeignError> {
 }
 
 /// Writes an owned error object for `error` to the optional `error_out` and
-/// returns the error's status.
+/// returns the error's status. The error is also remembered for the C
+/// callback in progress on this thread, if any, which may pass it up by
+/// returning that status (see [`nested`](super::nested)).
 ///
 /// # Safety
 /// `error_out` must be NULL or valid for writes.
@@ -166,6 +169,7 @@ pub(crate) unsafe fn report(
     error_out: *mut *mut lazy_bind_error,
 ) -> lazy_bind_result {
     let status = lazy_bind_result::of_error(&error);
+    nested::note(&error);
     if !error_out.is_null() {
         let object = Box::into_raw(Box::new(lazy_bind_error::new(error)));
         // SAFETY: non-null, and the caller guarantees it is writable.

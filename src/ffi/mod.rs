@@ -27,6 +27,7 @@ mod entry;
 mod error;
 mod imports;
 mod native;
+mod nested;
 mod policy;
 mod result;
 mod runtime;

@@ -468,3 +468,44 @@ fn a_record_naming_a_finished_attempt_closes_no_cycle() {
     );
     assert!(matches!(second, Ok(2)), "{second:?}");
 }
+
+/// The wait-for graph is process-wide: `a` in one engine needs `b` in
+/// another and the other way round, each resolved by its own thread, and
+/// the deadlock is reported as within one engine.
+#[test]
+fn a_deadlock_across_two_engines_is_reported() {
+    let (error_a, error_b) = within(LIMIT, || {
+        let first: Arc<Engine<u32>> = Arc::new(Engine::new());
+        let second: Arc<Engine<u32>> = Arc::new(Engine::new());
+        let handles: Arc<OnceLock<(Handle, Handle)>> = Arc::default();
+        let both_own = Arc::new(Barrier::new(2));
+        let make = |engine: &Engine<u32>, other: &Arc<Engine<u32>>, name, needs_b: bool| {
+            let (other, handles, both_own) = (
+                Arc::clone(other),
+                Arc::clone(&handles),
+                Arc::clone(&both_own),
+            );
+            engine.create(decl(name, 1), move |_| {
+                both_own.wait();
+                let (a, b) = *handles.get().unwrap();
+                Ok(*other.resolve(if needs_b { b } else { a })? + 1)
+            })
+        };
+        let a = make(&first, &second, "a", true);
+        let b = make(&second, &first, "b", false);
+        handles.set((a, b)).unwrap();
+        let spawn = |engine: &Arc<Engine<u32>>, h: Handle| {
+            let engine = Arc::clone(engine);
+            thread::spawn(move || engine.resolve(h).unwrap_err())
+        };
+        let (ta, tb) = (spawn(&first, a), spawn(&second, b));
+        (ta.join().unwrap(), tb.join().unwrap())
+    });
+    for error in [&error_a, &error_b] {
+        let Error::Deadlock { chain, .. } = error else {
+            panic!("expected a deadlock, got {error}");
+        };
+        let names = chain.names();
+        assert!(names.contains(&"a") && names.contains(&"b"), "{error}");
+    }
+}

@@ -110,6 +110,9 @@ static void *access_entry(void *arg) {
     saw_b |= strcmp(lazy_bind_error_chain_name(error, i), "b") == 0;
   }
   CHECK(saw_a && saw_b);
+  /* The error names the chain's last link: the entry the detecting thread
+   * resolves, which the other thread waits for. */
+  CHECK_STR(lazy_bind_error_declaration_name(error), lazy_bind_error_chain_name(error, len - 1));
   lazy_bind_error_free(&error);
   return NULL;
 }

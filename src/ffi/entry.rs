@@ -258,8 +258,9 @@ pub unsafe extern "C" fn lazy_bind_entry_create_resolved(
 /// `access_file:access_line` is where the access happened (`access_file` may
 /// be NULL: unknown); it appears in errors.
 ///
-/// The value is borrowed from the engine: valid until the engine is freed
-/// (also after the entry is discarded). Retain it to keep it longer.
+/// The value is borrowed from the engine: valid while the entry lives, and
+/// after it is discarded until `lazy_bind_engine_reclaim` (or
+/// `lazy_bind_engine_free`) frees it. Retain it to keep it longer.
 ///
 /// On failure, if `error_out` is not NULL and the engine reported the
 /// failure (every status but `LAZY_BIND_NULL_ARGUMENT`,
@@ -270,7 +271,8 @@ pub unsafe extern "C" fn lazy_bind_entry_create_resolved(
 /// `LAZY_BIND_STALE_HANDLE`, `LAZY_BIND_RESOLVER_FAILED`, `LAZY_BIND_CYCLE`,
 /// `LAZY_BIND_DEADLOCK`, `LAZY_BIND_DISCARDED`, `LAZY_BIND_LOST_IN_FORK`,
 /// `LAZY_BIND_RESOLVER_PANICKED` (see `lazy_bind_result`), besides the
-/// argument checks.
+/// argument checks. Deadlocks are found in one process-wide wait-for graph:
+/// also those whose waits run through several engines.
 ///
 /// # Safety
 /// `engine` must be NULL or a live engine; `access_file` NULL or
@@ -406,9 +408,10 @@ pub unsafe extern "C" fn lazy_bind_entry_provide(
 
 /// Removes an entry; its handle and every copy become stale.
 ///
-/// A resolved value stays valid until the engine is freed (other threads may
-/// still use it). A thread resolving the entry right now finishes, then gets
-/// `LAZY_BIND_DISCARDED`.
+/// A resolved value stays valid (other threads may still use the pointer
+/// they borrowed) until `lazy_bind_engine_reclaim` or `lazy_bind_engine_free`
+/// releases it; only then is the entry's slot reused. A thread resolving the
+/// entry right now finishes, then gets `LAZY_BIND_DISCARDED`.
 ///
 /// # Errors
 /// `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`; `LAZY_BIND_STALE_HANDLE`

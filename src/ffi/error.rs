@@ -235,9 +235,16 @@ pub unsafe extern "C" fn lazy_bind_error_message(error: *const lazy_bind_error) 
     unsafe { with_error(error, std::ptr::null(), |error| error.message.as_ptr()) }
 }
 
-/// The name of the entry the error is about (for a cycle or deadlock, the
-/// entry whose access failed). Owned by the error; NULL when there is none
-/// (stale handle, lost in fork) or for a NULL `error`.
+/// The name of the entry the error is about. Owned by the error; NULL when
+/// there is none (stale handle, lost in fork) or for a NULL `error`.
+///
+/// For a cycle or deadlock it is the chain's last link. For a cycle, that is
+/// the entry whose access re-entered it. For a deadlock, it is what the
+/// thread that detected the deadlock holds and the cycle of waits leads back
+/// to: an entry that thread is resolving, or a runtime lock it holds (the
+/// name given to `lazy_bind_runtime_lock_new`). It is not the entry whose
+/// access would have blocked: that is link 1 of the chain (link 0 when the
+/// detecting thread was resolving nothing).
 ///
 /// # Safety
 /// `error` must be NULL or a live error object.

@@ -87,7 +87,9 @@ pub type lazy_bind_as_lazy_fn = Option<
 ///
 /// Versioned and append-only like `lazy_bind_runtime_hooks`: set `size` to
 /// `sizeof(lazy_bind_import_hooks)`; fields past a smaller `size` count as
-/// NULL. `import_module`, `get_attr` and `set_attr_if_absent` are required;
+/// NULL. The smallest `size` accepted is that of the first version, `size`
+/// through `as_lazy`: eight pointer-sized fields, 64 bytes on 64-bit
+/// targets. `import_module`, `get_attr` and `set_attr_if_absent` are required;
 /// without `loaded_module` nothing counts as loaded (hydrating does
 /// nothing), without `can_find` every module counts as found, without
 /// `as_lazy` no value is a placeholder.
@@ -730,6 +732,14 @@ pub unsafe extern "C" fn lazy_bind_importer_forget_namespace(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The header documents the first version's size as a number.
+    #[test]
+    fn the_first_version_is_eight_pointer_sized_fields() {
+        assert_eq!(IMPORT_HOOKS_V1_SIZE, 8 * size_of::<usize>());
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(IMPORT_HOOKS_V1_SIZE, 64);
+    }
 
     #[test]
     fn import_hooks_older_than_the_first_version_or_incomplete_are_rejected() {

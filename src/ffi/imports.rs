@@ -736,7 +736,7 @@ mod tests {
     /// The header documents the first version's size as a number.
     #[test]
     fn the_first_version_is_eight_pointer_sized_fields() {
-        assert_eq!(IMPORT_HOOKS_V1_SIZE, 8 * size_of::<usize>());
+        assert_eq!(IMPORT_HOOKS_V1_SIZE, size_of::<[usize; 8]>());
         #[cfg(target_pointer_width = "64")]
         assert_eq!(IMPORT_HOOKS_V1_SIZE, 64);
     }

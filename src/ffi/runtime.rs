@@ -245,7 +245,7 @@ mod tests {
     /// The header documents the first version's size as a number.
     #[test]
     fn the_first_version_is_six_pointer_sized_fields() {
-        assert_eq!(HOOKS_V1_SIZE, 6 * size_of::<usize>());
+        assert_eq!(HOOKS_V1_SIZE, size_of::<[usize; 6]>());
         #[cfg(target_pointer_width = "64")]
         assert_eq!(HOOKS_V1_SIZE, 48);
     }

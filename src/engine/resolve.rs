@@ -124,6 +124,10 @@ impl<V> Engine<V> {
 
     /// Ends this thread's attempt: publishes the value or records the
     /// failure, moves the phase out of `Resolving`, and wakes the waiters.
+    ///
+    /// Nothing before the waiters are woken can panic; runtime code (the
+    /// resolver's or a discarded value's drop) runs only after that, with
+    /// no lock held, so a panic there leaves a finished attempt.
     fn finish<'e>(
         &'e self,
         slot: &'e Slot<V>,

@@ -34,8 +34,10 @@
  * lazy_bind_engine_slot(). The engine writes `word` atomically: the entry's
  * stamp, with LAZY_BIND_SLOT_RESOLVED set once `value` holds the resolved
  * runtime object (the other high bits are private flags). `value` is written
- * once, before the word says it is there, and then stays unchanged until the
- * engine is freed. Read `word` only with an acquire load (see
+ * once, before the word says it is there, and then stays unchanged while the
+ * entry lives and, once it is discarded, until lazy_bind_engine_reclaim()
+ * (or lazy_bind_engine_free()) frees it; a reclaimed slot may then hold a
+ * new entry, whose stamp differs. Read `word` only with an acquire load (see
  * lazy_bind_get_fast). More private fields follow; never copy a slot, write
  * to it or take its sizeof.
  */
@@ -180,7 +182,10 @@ enum lazy_bind_result
    */
   LAZY_BIND_CYCLE = 5,
   /**
-   * Waiting for another thread's resolution would never end.
+   * Waiting for another thread's resolution would never end. The wait-for
+   * graph is process-wide: a cycle of waits through entries of several
+   * engines (and through runtime locks, see
+   * `lazy_bind_external_wait_begin`) is detected as well.
    */
   LAZY_BIND_DEADLOCK = 6,
   /**
@@ -443,12 +448,18 @@ typedef size_t (*lazy_bind_describe_fn)(void *userdata,
  * as your compiler sees it. A runtime built against an older header passes a
  * smaller `size` and keeps working: the fields past its `size` count as NULL.
  * New hooks are only ever added at the end. Every callback may be NULL
- * (nothing happens then).
+ * (nothing happens then). The smallest `size` accepted is that of the first
+ * version, `size` through `after_wake`: six pointer-sized fields, 48 bytes
+ * on 64-bit targets; `lazy_bind_engine_new` rejects a smaller one.
  *
  * # Thread-safety
  * Every callback may be called from any thread that calls into the engine,
  * during that call, possibly from several threads at once; `release` may
- * also run while an error object or the engine is freed.
+ * also run while an error object or the engine is freed, or during
+ * `lazy_bind_engine_reclaim`. No callback runs while the engine holds a
+ * lock of its own, so callbacks may call back into the engine (except from
+ * `lazy_bind_engine_free` and `lazy_bind_engine_reclaim`, which have the
+ * engine to themselves).
  */
 typedef struct lazy_bind_runtime_hooks {
   /**
@@ -581,6 +592,16 @@ typedef struct lazy_bind_handle {
  * (`lazy_bind_error_resolver_status`) and lends out the runtime error
  * (`lazy_bind_error_runtime_value`).
  *
+ * Passing a nested failure up: a resolver that returns the status of the
+ * last lazy_bind call that failed during it on this thread (a nested
+ * `lazy_bind_resolve`, `lazy_bind_external_wait_begin`, ...) and writes no
+ * runtime error object passes that call's error up unchanged. The access
+ * then fails with the same status and error: `LAZY_BIND_CYCLE` and
+ * `LAZY_BIND_DEADLOCK` keep their chains, and a `LAZY_BIND_RESOLVER_FAILED`
+ * keeps the innermost resolver's status and runtime error, however deeply
+ * resolvers nest. To report a failure of its own instead, a resolver
+ * returns another status or hands back a runtime error object.
+ *
  * The resolver must not unwind (no C++ exception or `longjmp` may leave it).
  */
 typedef uint32_t (*lazy_bind_resolve_fn)(void *entry_userdata,
@@ -662,7 +683,9 @@ typedef bool (*lazy_bind_as_lazy_fn)(void *userdata,
  *
  * Versioned and append-only like `lazy_bind_runtime_hooks`: set `size` to
  * `sizeof(lazy_bind_import_hooks)`; fields past a smaller `size` count as
- * NULL. `import_module`, `get_attr` and `set_attr_if_absent` are required;
+ * NULL. The smallest `size` accepted is that of the first version, `size`
+ * through `as_lazy`: eight pointer-sized fields, 64 bytes on 64-bit
+ * targets. `import_module`, `get_attr` and `set_attr_if_absent` are required;
  * without `loaded_module` nothing counts as loaded (hydrating does
  * nothing), without `can_find` every module counts as found, without
  * `as_lazy` no value is a placeholder.
@@ -674,7 +697,10 @@ typedef bool (*lazy_bind_as_lazy_fn)(void *userdata,
  * # Thread-safety
  * Every hook may be called from any thread that resolves a binding,
  * several at once, with no engine lock held, and may call back into the
- * engine. Strings are borrowed for the call only. No hook may unwind.
+ * engine. A hook that fails with the status of a lazy_bind call that failed
+ * during it, and hands back no runtime error object, passes that call's
+ * error up unchanged, as a resolver does (see `lazy_bind_resolve_fn`).
+ * Strings are borrowed for the call only. No hook may unwind.
  */
 typedef struct lazy_bind_import_hooks {
   /**
@@ -723,7 +749,10 @@ typedef struct lazy_bind_import_hooks {
  * Called on whichever thread calls `lazy_bind_policy_decide` or
  * `lazy_bind_policy_explain`: from many threads at once, and re-entrantly
  * (an import triggered inside the filter is decided with the same filter).
- * It must not unwind (no C++ exception or `longjmp` may leave it).
+ * No lazy_bind lock or snapshot is held while it runs, so it may also
+ * change the policy that called it (`lazy_bind_policy_set_filter`,
+ * `lazy_bind_policy_set_mode`, ...); the decision in progress still uses
+ * the rules and filter it started with. It must not unwind (no C++ exception or `longjmp` may leave it).
  */
 typedef bool (*lazy_bind_filter_fn)(void *userdata,
                                     const char *importer,
@@ -918,8 +947,9 @@ lazy_bind_result lazy_bind_entry_create_resolved(const struct lazy_bind_engine *
  * `access_file:access_line` is where the access happened (`access_file` may
  * be NULL: unknown); it appears in errors.
  *
- * The value is borrowed from the engine: valid until the engine is freed
- * (also after the entry is discarded). Retain it to keep it longer.
+ * The value is borrowed from the engine: valid while the entry lives, and
+ * after it is discarded until `lazy_bind_engine_reclaim` (or
+ * `lazy_bind_engine_free`) frees it. Retain it to keep it longer.
  *
  * On failure, if `error_out` is not NULL and the engine reported the
  * failure (every status but `LAZY_BIND_NULL_ARGUMENT`,
@@ -930,7 +960,8 @@ lazy_bind_result lazy_bind_entry_create_resolved(const struct lazy_bind_engine *
  * `LAZY_BIND_STALE_HANDLE`, `LAZY_BIND_RESOLVER_FAILED`, `LAZY_BIND_CYCLE`,
  * `LAZY_BIND_DEADLOCK`, `LAZY_BIND_DISCARDED`, `LAZY_BIND_LOST_IN_FORK`,
  * `LAZY_BIND_RESOLVER_PANICKED` (see `lazy_bind_result`), besides the
- * argument checks.
+ * argument checks. Deadlocks are found in one process-wide wait-for graph:
+ * also those whose waits run through several engines.
  *
  * # Safety
  * `engine` must be NULL or a live engine; `access_file` NULL or
@@ -991,9 +1022,10 @@ lazy_bind_result lazy_bind_entry_provide(const struct lazy_bind_engine *engine,
 /**
  * Removes an entry; its handle and every copy become stale.
  *
- * A resolved value stays valid until the engine is freed (other threads may
- * still use it). A thread resolving the entry right now finishes, then gets
- * `LAZY_BIND_DISCARDED`.
+ * A resolved value stays valid (other threads may still use the pointer
+ * they borrowed) until `lazy_bind_engine_reclaim` or `lazy_bind_engine_free`
+ * releases it; only then is the entry's slot reused. A thread resolving the
+ * entry right now finishes, then gets `LAZY_BIND_DISCARDED`.
  *
  * # Errors
  * `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`; `LAZY_BIND_STALE_HANDLE`
@@ -1056,9 +1088,16 @@ lazy_bind_result lazy_bind_error_kind(const struct lazy_bind_error *error);
 const char *lazy_bind_error_message(const struct lazy_bind_error *error);
 
 /**
- * The name of the entry the error is about (for a cycle or deadlock, the
- * entry whose access failed). Owned by the error; NULL when there is none
- * (stale handle, lost in fork) or for a NULL `error`.
+ * The name of the entry the error is about. Owned by the error; NULL when
+ * there is none (stale handle, lost in fork) or for a NULL `error`.
+ *
+ * For a cycle or deadlock it is the chain's last link. For a cycle, that is
+ * the entry whose access re-entered it. For a deadlock, it is what the
+ * thread that detected the deadlock holds and the cycle of waits leads back
+ * to: an entry that thread is resolving, or a runtime lock it holds (the
+ * name given to `lazy_bind_runtime_lock_new`). It is not the entry whose
+ * access would have blocked: that is link 1 of the chain (link 0 when the
+ * detecting thread was resolving nothing).
  *
  * # Safety
  * `error` must be NULL or a live error object.

@@ -103,8 +103,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// The declaration of the entry the error is about, if there is one (for a
-    /// cycle or deadlock: the entry whose access failed).
+    /// The declaration of the entry the error is about, if there is one.
+    ///
+    /// For a cycle or deadlock it is the chain's last link: for a cycle, the
+    /// entry whose access re-entered it; for a deadlock, what the detecting
+    /// thread holds that the waits lead back to (an entry it is resolving, or
+    /// a [`RuntimeLock`](crate::wait::RuntimeLock) it holds), not the entry
+    /// whose access would have blocked (link 1 of the chain, or link 0 when
+    /// the detecting thread was resolving nothing).
     pub fn declaration(&self) -> Option<&Declaration> {
         match self {
             Error::ResolverFailed { declaration, .. }

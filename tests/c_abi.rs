@@ -199,6 +199,11 @@ fn two_thread_deadlock_is_reported_not_hung() {
 }
 
 #[test]
+fn nested_c_resolvers_pass_cycles_deadlocks_and_failures_up_unchanged() {
+    assert!(c_test("nested").contains("nested: ok"));
+}
+
+#[test]
 fn deadlock_through_a_runtime_lock_is_reported_in_either_order() {
     assert!(c_test("external_wait").contains("external_wait: ok"));
 }

@@ -3,8 +3,10 @@
 
 mod common;
 
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Weak};
+use std::time::Duration;
 
 use common::decl;
 use lazy_bind::{Engine, EntryState, Error, Handle, Peek, ResolveError, Site};
@@ -277,4 +279,66 @@ fn values_are_released_exactly_once() {
         assert_eq!(live.load(Ordering::SeqCst), 5);
     }
     assert_eq!(live.load(Ordering::SeqCst), 0);
+}
+
+/// A runtime error object whose release calls back into the engine that
+/// holds it, as a C runtime's `release` hook may.
+struct CallsBackOnRelease {
+    engine: Weak<Engine<u32>>,
+    handle: Handle,
+    seen: mpsc::Sender<(bool, Option<u32>)>,
+}
+
+impl fmt::Debug for CallsBackOnRelease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CallsBackOnRelease")
+    }
+}
+
+impl fmt::Display for CallsBackOnRelease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("runtime error")
+    }
+}
+
+impl std::error::Error for CallsBackOnRelease {}
+
+impl Drop for CallsBackOnRelease {
+    fn drop(&mut self) {
+        let Some(engine) = self.engine.upgrade() else {
+            return;
+        };
+        // The entry holding this error, then a fresh one: each takes a slot
+        // lock, so neither may be held while this runs.
+        let stale = matches!(engine.peek(self.handle), Err(Error::StaleHandle { .. }));
+        let fresh = engine.create(decl("made during release", 9), |_| Ok(5));
+        let value = engine.resolve(fresh).ok().copied();
+        let _ = engine.discard(fresh);
+        let _ = self.seen.send((stale, value));
+    }
+}
+
+#[test]
+fn discarding_a_sticky_failure_releases_its_error_outside_the_slot_lock() {
+    let seen = common::within(Duration::from_secs(10), || {
+        let engine = Arc::new(Engine::<u32>::builder().sticky_failures(true).build());
+        let (seen, released) = mpsc::channel();
+        let weak = Arc::downgrade(&engine);
+        let handle = engine.create(decl("fails", 1), move |cx| {
+            Err(ResolveError::new(CallsBackOnRelease {
+                engine: weak.clone(),
+                handle: cx.handle(),
+                seen: seen.clone(),
+            }))
+        });
+        assert!(engine.resolve(handle).is_err());
+        // Drops the attempt, the last holder of the runtime error.
+        engine.discard(handle).unwrap();
+        released.try_recv()
+    });
+    assert_eq!(
+        seen,
+        Ok((true, Some(5))),
+        "the release ran during discard and could use the engine"
+    );
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Condvar, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Barrier, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
@@ -410,4 +410,112 @@ fn entries_on_different_threads_resolve_in_parallel() {
         let (ta, tb) = (spawn(a), spawn(b));
         assert_eq!(ta.join().unwrap() + tb.join().unwrap(), 2);
     });
+}
+
+/// Hooks for [`a_record_naming_a_finished_attempt_closes_no_cycle`]: the
+/// second thread, once recorded as waiting, stays in `before_block` (its
+/// record in the wait-for graph) until the first thread is about to block.
+struct HoldSecondWaiter {
+    second: OnceLock<lazy_bind::ThreadKey>,
+    recorded: Mutex<mpsc::Sender<()>>,
+    go: (Mutex<mpsc::Sender<()>>, Mutex<mpsc::Receiver<()>>),
+}
+
+impl Hooks for HoldSecondWaiter {
+    fn before_block(&self) {
+        if self.second.get() == Some(&lazy_bind::ThreadKey::current()) {
+            let _ = self.recorded.lock().unwrap().send(());
+            // Bounded, so a false deadlock for T1 fails the test rather
+            // than hanging it.
+            let _ = self.go.1.lock().unwrap().recv_timeout(LIMIT / 4);
+        } else {
+            let _ = self.go.0.lock().unwrap().send(());
+        }
+    }
+}
+
+/// T1 resolves `a`; T2 resolves `b`, whose resolver waits for `a`. Once T2 is
+/// recorded as waiting for `a`, T1 finishes `a`, so T2's record names a
+/// finished attempt until T2 wakes. T1 then waits for `b`: the walk
+/// `b -> T2 -> a -> T1` comes back to T1 only through that finished
+/// attempt, which must not count as a deadlock.
+#[test]
+fn a_record_naming_a_finished_attempt_closes_no_cycle() {
+    let (first, second) = within(LIMIT, || {
+        let (recorded, recorded_rx) = mpsc::channel();
+        let (go, go_rx) = mpsc::channel();
+        let hooks = Arc::new(HoldSecondWaiter {
+            second: OnceLock::new(),
+            recorded: Mutex::new(recorded),
+            go: (Mutex::new(go), Mutex::new(go_rx)),
+        });
+        let engine: Arc<Engine<u32>> = Arc::new(Engine::builder().hooks(hooks.clone()).build());
+        let a = engine.create(decl("a", 1), move |_| {
+            recorded_rx
+                .recv_timeout(LIMIT)
+                .map_err(|_| ResolveError::msg("T2 never waited for a"))?;
+            Ok(1)
+        });
+        let b = engine.create(decl("b", 2), move |cx| Ok(cx.engine().resolve(a)? + 1));
+
+        let t2 = {
+            let engine = Arc::clone(&engine);
+            thread::spawn(move || {
+                let _ = hooks.second.set(lazy_bind::ThreadKey::current());
+                while !matches!(engine.peek(a), Ok(lazy_bind::Peek::Resolving { .. })) {
+                    thread::yield_now();
+                }
+                engine.resolve(b).copied()
+            })
+        };
+        assert_eq!(engine.resolve(a).copied().ok(), Some(1));
+        let first = engine.resolve(b).copied();
+        (first, t2.join().unwrap())
+    });
+    assert!(
+        matches!(first, Ok(2)),
+        "T1 waited for b and got its value, not a false deadlock: {first:?}"
+    );
+    assert!(matches!(second, Ok(2)), "{second:?}");
+}
+
+/// The wait-for graph is process-wide: `a` in one engine needs `b` in
+/// another and the other way round, each resolved by its own thread, and
+/// the deadlock is reported as within one engine.
+#[test]
+fn a_deadlock_across_two_engines_is_reported() {
+    let (error_a, error_b) = within(LIMIT, || {
+        let first: Arc<Engine<u32>> = Arc::new(Engine::new());
+        let second: Arc<Engine<u32>> = Arc::new(Engine::new());
+        let handles: Arc<OnceLock<(Handle, Handle)>> = Arc::default();
+        let both_own = Arc::new(Barrier::new(2));
+        let make = |engine: &Engine<u32>, other: &Arc<Engine<u32>>, name, needs_b: bool| {
+            let (other, handles, both_own) = (
+                Arc::clone(other),
+                Arc::clone(&handles),
+                Arc::clone(&both_own),
+            );
+            engine.create(decl(name, 1), move |_| {
+                both_own.wait();
+                let (a, b) = *handles.get().unwrap();
+                Ok(*other.resolve(if needs_b { b } else { a })? + 1)
+            })
+        };
+        let a = make(&first, &second, "a", true);
+        let b = make(&second, &first, "b", false);
+        handles.set((a, b)).unwrap();
+        let spawn = |engine: &Arc<Engine<u32>>, h: Handle| {
+            let engine = Arc::clone(engine);
+            thread::spawn(move || engine.resolve(h).unwrap_err())
+        };
+        let (ta, tb) = (spawn(&first, a), spawn(&second, b));
+        (ta.join().unwrap(), tb.join().unwrap())
+    });
+    for error in [&error_a, &error_b] {
+        let Error::Deadlock { chain, .. } = error else {
+            panic!("expected a deadlock, got {error}");
+        };
+        let names = chain.names();
+        assert!(names.contains(&"a") && names.contains(&"b"), "{error}");
+    }
 }

@@ -2,13 +2,16 @@
 //! without importing) and validate (find lazy imports whose modules cannot be
 //! found, without running them), against the fake runtime.
 
+mod common;
 mod imports_fake;
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::Duration;
 
 use imports_fake::{Fake, Value};
-use lazy_bind::imports::{ImportRuntime, ImportSpec, Importer, UnresolvableTarget};
-use lazy_bind::{EntryState, Site};
+use lazy_bind::imports::{ImportRuntime, ImportSpec, Importer, NamespaceId, UnresolvableTarget};
+use lazy_bind::{Engine, EntryState, Handle, ResolveError, Site};
 
 fn import(target: &str, line: u32) -> ImportSpec {
     ImportSpec::import("__main__", target, Site::new("main.py", line)).unwrap()
@@ -175,4 +178,121 @@ fn a_forgotten_namespace_is_neither_validated_nor_hydrated() {
     fake.import_module("a", &[]).unwrap();
     assert_eq!(importer.hydrate(), 0);
     assert_eq!(pending(&importer), 3, "the entries themselves stay");
+}
+
+/// A module value whose release may run a hook, as a C runtime's `release`
+/// may run code that calls back into the importer.
+#[derive(Clone)]
+struct Module {
+    name: Arc<str>,
+    on_release: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        if let Some(hook) = self.on_release.take() {
+            hook();
+        }
+    }
+}
+
+/// A runtime whose every module is loaded, whose first import waits for
+/// the test's signal, and whose loaded `a` runs `on_release` when dropped.
+struct Gated {
+    entered: Mutex<mpsc::Sender<()>>,
+    proceed: Mutex<Option<mpsc::Receiver<()>>>,
+    on_release: OnceLock<Arc<dyn Fn() + Send + Sync>>,
+    imported: Mutex<Vec<String>>,
+}
+
+impl ImportRuntime for Gated {
+    type Value = Module;
+
+    fn import_module(&self, name: &str, _: &[&str]) -> Result<Module, ResolveError> {
+        let gate = self.proceed.lock().unwrap().take();
+        if let Some(proceed) = gate {
+            let _ = self.entered.lock().unwrap().send(());
+            proceed.recv_timeout(Duration::from_secs(10)).unwrap();
+        }
+        self.imported.lock().unwrap().push(name.to_owned());
+        Ok(Module {
+            name: name.into(),
+            on_release: None,
+        })
+    }
+
+    fn get_attr(&self, _: &Module, _: &str) -> Result<Option<Module>, ResolveError> {
+        Ok(None)
+    }
+
+    fn set_attr_if_absent(&self, _: &Module, _: &str, _: &Module) -> Result<(), ResolveError> {
+        Ok(())
+    }
+
+    fn loaded_module(&self, name: &str) -> Option<Module> {
+        Some(Module {
+            name: name.into(),
+            on_release: (name == "a").then(|| Arc::clone(self.on_release.get().unwrap())),
+        })
+    }
+
+    fn can_find(&self, _: &str) -> bool {
+        true
+    }
+
+    fn as_lazy(&self, _: &Module) -> Option<Handle> {
+        None
+    }
+}
+
+#[test]
+fn hydrate_releases_a_refused_module_outside_the_submodules_lock() {
+    let (imported, joined) = common::within(Duration::from_secs(10), || {
+        let (entered, entered_rx) = mpsc::channel();
+        let (proceed, proceed_rx) = mpsc::channel();
+        let runtime = Arc::new(Gated {
+            entered: Mutex::new(entered),
+            proceed: Mutex::new(Some(proceed_rx)),
+            on_release: OnceLock::new(),
+            imported: Mutex::new(Vec::new()),
+        });
+        let importer = Arc::new(Importer::new(Arc::new(Engine::new()), Arc::clone(&runtime)));
+        let main = NamespaceId(1);
+        let binding = importer.defer(main, &import("a.b", 1)).remove(0);
+
+        // Releasing the refused `a` defers `import a.c` into the same binding,
+        // which takes the binding's submodules lock.
+        let (joined, joined_rx) = mpsc::channel();
+        let weak = Arc::downgrade(&importer);
+        let hook: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+            if let Some(importer) = weak.upgrade() {
+                let _ = joined.send(importer.defer(main, &import("a.c", 2)).remove(0).handle);
+            }
+        });
+        assert!(runtime.on_release.set(hook).is_ok());
+
+        let resolving = {
+            let importer = Arc::clone(&importer);
+            thread::spawn(move || {
+                importer
+                    .resolve(binding.handle, None)
+                    .map(|m| m.name.clone())
+            })
+        };
+        entered_rx.recv().unwrap();
+        // The entry is being resolved, its submodule list still open: hydrate
+        // offers `a`, the engine refuses it, and its release runs.
+        assert_eq!(importer.hydrate(), 0);
+        let joined = joined_rx.try_recv().map(|handle| handle == binding.handle);
+        proceed.send(()).unwrap();
+        let top = resolving.join().unwrap().unwrap();
+        assert_eq!(&*top, "a");
+        let imported = runtime.imported.lock().unwrap().clone();
+        (imported, joined)
+    });
+    assert_eq!(joined, Ok(true), "the release joined the pending binding");
+    assert!(
+        imported.iter().any(|name| name == "a.c"),
+        "a.c, joined meanwhile, was imported too: {imported:?}"
+    );
 }

@@ -1,5 +1,7 @@
 /* A same-thread cycle: resolving a needs b, resolving b needs a. The inner
- * access fails with LAZY_BIND_CYCLE naming the chain a -> b -> a. */
+ * access fails with LAZY_BIND_CYCLE naming the chain a -> b -> a; each
+ * resolver passes it up by its status, so the outer access reports the same
+ * cycle. */
 #include "check.h"
 
 static lazy_bind_handle h_a, h_b;
@@ -13,8 +15,8 @@ static uint32_t needs(void *userdata, const lazy_bind_engine *engine,
   const lazy_bind_handle *other = (const lazy_bind_handle *)userdata;
   lazy_bind_error *error = NULL;
   uint32_t status = lazy_bind_resolve(engine, *other, "cycle.c", 20, value_out, &error);
-  if (status == LAZY_BIND_CYCLE) {
-    cycle_error = error; /* kept for main to inspect */
+  if (status == LAZY_BIND_CYCLE && cycle_error == NULL) {
+    cycle_error = error; /* the innermost one, kept for main to inspect */
   } else {
     lazy_bind_error_free(&error);
   }
@@ -29,10 +31,13 @@ int main(void) {
 
   void *value = NULL;
   lazy_bind_error *error = NULL;
-  /* a's resolver gets b's failure and returns it: a fails as well. */
+  /* a's resolver gets b's failure, the cycle, and returns its status: a's
+   * access reports the cycle itself, not a resolver failure. */
   CHECK_STATUS(lazy_bind_resolve(engine, h_a, "main.py", 5, &value, &error),
-               LAZY_BIND_RESOLVER_FAILED);
-  CHECK(lazy_bind_error_resolver_status(error) == LAZY_BIND_RESOLVER_FAILED);
+               LAZY_BIND_CYCLE);
+  CHECK(lazy_bind_error_resolver_status(error) == LAZY_BIND_OK);
+  CHECK(lazy_bind_error_chain_len(error) == 3);
+  CHECK_STR(lazy_bind_error_chain_name(error, 1), "b");
   lazy_bind_error_free(&error);
 
   /* The innermost access saw the cycle with its whole chain. */

@@ -55,9 +55,9 @@ impl<V> Engine<V> {
                 // Discarded during the vanished resolution: free it now.
                 // SAFETY: the only thread of the process holds the lock and
                 // the resolution that owned the cell cannot run any more.
-                let resolver = unsafe { slot.vacate(&mut state, Phase::Free) };
+                let vacated = unsafe { slot.vacate(&mut state, Phase::Free) };
                 drop(state);
-                drop(resolver);
+                drop(vacated);
                 // As when the resolution itself ends a discarded entry.
                 self.counters.discarded(false);
                 if !report.allocation_lost {

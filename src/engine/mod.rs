@@ -2,7 +2,10 @@
 
 pub(crate) mod attempt;
 mod counters;
+mod fault;
 mod fork;
+#[cfg(test)]
+mod recovery_tests;
 mod resolve;
 mod slot;
 mod table;
@@ -142,6 +145,16 @@ impl<'e, V> Entry<'e, V> {
             None => self.engine.resolve_slow(self.handle, Some(access)),
         }
     }
+}
+
+/// What [`Engine::offer`] did, holding what the caller drops once it holds
+/// no lock of its own (dropping either runs runtime code).
+#[must_use = "dropped under a lock, it would run runtime code there"]
+pub(crate) struct Offer<V> {
+    /// As [`Engine::provide`] returns it.
+    pub(crate) taken: Result<bool, Error>,
+    _refused: Option<V>,
+    _resolver: Option<slot::BoxedResolver<V>>,
 }
 
 /// What [`Engine::peek`] sees, without resolving anything.
@@ -432,13 +445,29 @@ impl<V> Engine<V> {
     /// # Errors
     /// [`Error::StaleHandle`] for a handle of no live entry.
     pub fn provide(&self, handle: Handle, value: V) -> Result<bool, Error> {
-        let slot = self.live_slot(handle, None)?;
+        self.offer(handle, value).taken
+    }
+
+    /// [`provide`](Engine::provide) for a caller that holds a lock of its
+    /// own: the refused value, or the resolver the entry no longer needs,
+    /// comes back inside the [`Offer`] instead of being dropped here, so the
+    /// caller drops it (running runtime code) after releasing its lock.
+    pub(crate) fn offer(&self, handle: Handle, value: V) -> Offer<V> {
+        let refuse = |value, taken| Offer {
+            taken,
+            _refused: Some(value),
+            _resolver: None,
+        };
+        let slot = match self.live_slot(handle, None) {
+            Ok(slot) => slot,
+            Err(error) => return refuse(value, Err(error)),
+        };
         let mut state = slot.lock();
         if slot.stamp() != handle.stamp {
-            return Err(stale(handle, None));
+            return refuse(value, Err(stale(handle, None)));
         }
         if !matches!(state.phase, Phase::Pending) {
-            return Ok(false);
+            return refuse(value, Ok(false));
         }
         slot.publish(handle.stamp, value);
         state.phase = Phase::Resolved;
@@ -446,8 +475,23 @@ impl<V> Engine<V> {
         let resolver = unsafe { slot.resolver() }.take();
         drop(state);
         self.counters.resolved();
-        drop(resolver);
-        Ok(true)
+        Offer {
+            taken: Ok(true),
+            _refused: None,
+            _resolver: resolver,
+        }
+    }
+
+    /// Whether the entry is live and has no value yet (pending or being
+    /// resolved). Unlike [`peek`](Engine::peek) it copies nothing out of the
+    /// entry, so a caller holding a lock of its own drops nothing of the
+    /// runtime's.
+    pub(crate) fn is_unresolved(&self, handle: Handle) -> bool {
+        let Ok(slot) = self.live_slot(handle, None) else {
+            return false;
+        };
+        let state = slot.lock();
+        slot.stamp() == handle.stamp && matches!(state.phase, Phase::Pending | Phase::Resolving(_))
     }
 
     /// Removes the entry. Its handle (and every copy) becomes stale.
@@ -479,7 +523,7 @@ impl<V> Engine<V> {
             Phase::Free
         };
         // SAFETY: we hold the lock and the phase is not `Resolving`.
-        let resolver = unsafe { slot.vacate(&mut state, phase) };
+        let vacated = unsafe { slot.vacate(&mut state, phase) };
         drop(state);
         self.counters.discarded(was_resolved);
         if was_resolved {
@@ -490,7 +534,7 @@ impl<V> Engine<V> {
         } else {
             self.table.release(handle.index);
         }
-        drop(resolver);
+        drop(vacated);
         Ok(())
     }
 

@@ -5,6 +5,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, MutexGuard};
 
 use super::attempt::{Attempt, Outcome};
+use super::fault;
 use super::slot::{Phase, Slot, State};
 use super::{stale, Engine, Resolution};
 use crate::trace::{self, Span};
@@ -68,10 +69,22 @@ impl<V> Engine<V> {
         );
         let attempt = Arc::new(Attempt::new(ThreadKey::current(), Arc::clone(&declaration)));
         state.phase = Phase::Resolving(Arc::clone(&attempt));
+        // From here until `running.end`, a panic anywhere ends the attempt.
+        let running = Running {
+            engine: self,
+            slot,
+            handle,
+            attempt,
+            access,
+            ended: false,
+        };
         drop(state);
+        fault::hit(fault::Point::Marked);
 
         let span = Span::start(self.recorder.load_full(), &declaration, access);
+        fault::hit(fault::Point::SpanStarted);
         let frame = stack::push(handle.stamp, Arc::clone(&declaration));
+        fault::hit(fault::Point::FramePushed);
         // SAFETY: this thread moved the phase to `Resolving`; until `finish`
         // moves it out, no other thread touches the resolver cell.
         let resolver = unsafe { slot.resolver() }
@@ -84,13 +97,15 @@ impl<V> Engine<V> {
             access,
         };
         let result = panic::catch_unwind(AssertUnwindSafe(|| resolver(&context)));
+        fault::hit(fault::Point::ResolverReturned);
         drop(frame);
+        fault::hit(fault::Point::FramePopped);
 
         match result {
-            Ok(Ok(value)) => span.end(self.finish(slot, handle, &attempt, Ok(value))),
+            Ok(Ok(value)) => span.end(running.end(Ok(value))),
             Ok(Err(error)) => {
                 let error = failure(error, &declaration, access);
-                span.end(self.finish(slot, handle, &attempt, Err(error)))
+                span.end(running.end(Err(error)))
             }
             Err(payload) => {
                 let message = panic_message(payload.as_ref());
@@ -101,7 +116,7 @@ impl<V> Engine<V> {
                 };
                 // Waiters learn of the panic as an error; the panic itself
                 // belongs to this thread's caller.
-                let _ = span.end(self.finish(slot, handle, &attempt, Err(error)));
+                let _ = span.end(running.end(Err(error)));
                 panic::resume_unwind(payload)
             }
         }
@@ -109,6 +124,10 @@ impl<V> Engine<V> {
 
     /// Ends this thread's attempt: publishes the value or records the
     /// failure, moves the phase out of `Resolving`, and wakes the waiters.
+    ///
+    /// Nothing before the waiters are woken can panic; runtime code (the
+    /// resolver's or a discarded value's drop) runs only after that, with
+    /// no lock held, so a panic there leaves a finished attempt.
     fn finish<'e>(
         &'e self,
         slot: &'e Slot<V>,
@@ -121,7 +140,7 @@ impl<V> Engine<V> {
             // Discarded while we were resolving: free the slot now.
             // SAFETY: the phase is still `Resolving(attempt)`, moved there by
             // this thread, and we hold the lock.
-            let resolver = unsafe { slot.vacate(&mut state, Phase::Free) };
+            let vacated = unsafe { slot.vacate(&mut state, Phase::Free) };
             drop(state);
             self.counters.discarded(false);
             self.table.release(handle.index);
@@ -130,7 +149,7 @@ impl<V> Engine<V> {
                 access: None,
             };
             attempt.finish(Outcome::Failed(error.clone()));
-            drop((resolver, result));
+            drop((vacated, result));
             return Err(error);
         }
         // SAFETY: the phase is still `Resolving(attempt)`, moved there by this
@@ -178,6 +197,54 @@ impl<V> Engine<V> {
         drop(registration);
         self.hooks.after_wake();
         Ok(outcome)
+    }
+}
+
+/// This thread's attempt, from the moment the entry is marked `Resolving`
+/// until its result is published: the once_cell-style guard of the slow
+/// path.
+///
+/// [`end`](Running::end) publishes the result. Dropped without `end` (a
+/// panic in the engine's own code around the resolver: tracing, the
+/// resolution stack, a thread-local torn down), it ends the attempt with
+/// [`Error::ResolverPanicked`]: the waiters are woken with that error and
+/// the entry is pending again, so nobody waits for ever and this thread
+/// meets no false cycle on its next access.
+struct Running<'e, 'a, V> {
+    engine: &'e Engine<V>,
+    slot: &'e Slot<V>,
+    handle: Handle,
+    attempt: Arc<Attempt>,
+    access: Option<&'a Site>,
+    /// Set when `end` starts, so a panic inside `end` (which has then
+    /// published already, see `finish`) never ends the attempt twice.
+    ended: bool,
+}
+
+impl<'e, V> Running<'e, '_, V> {
+    /// Publishes `result` and wakes the waiters (see [`Engine::finish`]).
+    fn end(mut self, result: Result<V, Error>) -> Result<&'e V, Error> {
+        self.ended = true;
+        self.engine
+            .finish(self.slot, self.handle, &self.attempt, result)
+    }
+}
+
+impl<V> Drop for Running<'_, '_, V> {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        let error = Error::ResolverPanicked {
+            declaration: Arc::clone(self.attempt.declaration()),
+            access: self.access.cloned(),
+            message: "lazy_bind panicked around the resolver (tracing, the resolution stack \
+                      or a thread-local being torn down)"
+                .into(),
+        };
+        let _ = self
+            .engine
+            .finish(self.slot, self.handle, &self.attempt, Err(error));
     }
 }
 

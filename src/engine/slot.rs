@@ -37,6 +37,16 @@ pub(crate) enum Phase {
     Retired,
 }
 
+/// What [`Slot::vacate`] took out of a slot. Drop it only after releasing
+/// the slot's lock: the resolver's captures and a sticky failure's error
+/// (a runtime error object) run runtime code when dropped.
+#[must_use = "dropped under the lock, it would run runtime code there"]
+pub(crate) struct Vacated<V> {
+    _resolver: Option<BoxedResolver<V>>,
+    _phase: Phase,
+    _declaration: Option<Declaration>,
+}
+
 /// The part of a slot that changes only under its lock.
 pub(crate) struct State {
     /// What the entry stands for; `None` when free. Stored inline (not
@@ -178,20 +188,22 @@ impl<V> Slot<V> {
 
     /// Ends the slot's entry: the phase becomes `phase` (`Free`, or
     /// `Retired` while its value waits for reclaim) and the declaration goes.
-    /// Returns the resolver for the caller to drop after releasing the lock
-    /// (dropping it runs runtime code).
+    /// Returns what it took out (the resolver and the old phase, which may
+    /// hold a sticky failure's error) for the caller to drop after releasing
+    /// the lock: dropping them runs runtime code.
     ///
     /// # Safety
     /// As for [`Slot::resolver`], with `state` this slot's locked state.
-    pub(crate) unsafe fn vacate(
-        &self,
-        state: &mut State,
-        phase: Phase,
-    ) -> Option<BoxedResolver<V>> {
-        state.phase = phase;
-        state.declaration = None;
+    pub(crate) unsafe fn vacate(&self, state: &mut State, phase: Phase) -> Vacated<V> {
+        let declaration = state.declaration.take();
+        let phase = std::mem::replace(&mut state.phase, phase);
         // SAFETY: guaranteed by the caller.
-        unsafe { self.resolver() }.take()
+        let resolver = unsafe { self.resolver() }.take();
+        Vacated {
+            _resolver: resolver,
+            _phase: phase,
+            _declaration: declaration,
+        }
     }
 
     /// The resolver cell.

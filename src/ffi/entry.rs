@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use super::boundary::{self, arg, optional_str_arg, out, str_arg, write_optional};
 use super::engine::lazy_bind_engine;
-use super::error::{lazy_bind_error, report, ForeignError};
+use super::error::{lazy_bind_error, report};
 use super::lazy_bind_result::{self, *};
+use super::nested;
 use super::runtime::{ForeignValue, Runtime};
 use crate::{Declaration, Handle, Peek, ResolveError, Site};
 
@@ -27,6 +28,16 @@ use crate::{Declaration, Handle, Peek, ResolveError, Site};
 /// `LAZY_BIND_RESOLVER_FAILED`; the error object reports the status
 /// (`lazy_bind_error_resolver_status`) and lends out the runtime error
 /// (`lazy_bind_error_runtime_value`).
+///
+/// Passing a nested failure up: a resolver that returns the status of the
+/// last lazy_bind call that failed during it on this thread (a nested
+/// `lazy_bind_resolve`, `lazy_bind_external_wait_begin`, ...) and writes no
+/// runtime error object passes that call's error up unchanged. The access
+/// then fails with the same status and error: `LAZY_BIND_CYCLE` and
+/// `LAZY_BIND_DEADLOCK` keep their chains, and a `LAZY_BIND_RESOLVER_FAILED`
+/// keeps the innermost resolver's status and runtime error, however deeply
+/// resolvers nest. To report a failure of its own instead, a resolver
+/// returns another status or hands back a runtime error object.
 ///
 /// The resolver must not unwind (no C++ exception or `longjmp` may leave it).
 pub type lazy_bind_resolve_fn = Option<
@@ -88,17 +99,19 @@ impl ForeignResolver {
     fn call(&mut self, handle: Handle) -> Result<ForeignValue, ResolveError> {
         let mut value: *mut c_void = std::ptr::null_mut();
         let mut runtime_error: *mut c_void = std::ptr::null_mut();
-        // SAFETY: the runtime gave this function and userdata for exactly
-        // this call; the engine is alive (it owns this resolver).
-        let status = unsafe {
-            (self.resolve)(
-                self.userdata,
-                self.engine,
-                handle,
-                &mut value,
-                &mut runtime_error,
-            )
-        };
+        let (status, passed_up) = nested::call(|| {
+            // SAFETY: the runtime gave this function and userdata for exactly
+            // this call; the engine is alive (it owns this resolver).
+            unsafe {
+                (self.resolve)(
+                    self.userdata,
+                    self.engine,
+                    handle,
+                    &mut value,
+                    &mut runtime_error,
+                )
+            }
+        });
         let adopt = |object: *mut c_void| {
             (!object.is_null()).then(|| ForeignValue::adopt(object, Arc::clone(&self.runtime)))
         };
@@ -110,10 +123,7 @@ impl ForeignResolver {
             (status, value) => {
                 // A value written despite the failure is released, not leaked.
                 drop(value);
-                Err(ResolveError::new(ForeignError::new(
-                    status,
-                    adopt(runtime_error),
-                )))
+                Err(nested::failure(status, adopt(runtime_error), passed_up))
             }
         }
     }
@@ -248,8 +258,9 @@ pub unsafe extern "C" fn lazy_bind_entry_create_resolved(
 /// `access_file:access_line` is where the access happened (`access_file` may
 /// be NULL: unknown); it appears in errors.
 ///
-/// The value is borrowed from the engine: valid until the engine is freed
-/// (also after the entry is discarded). Retain it to keep it longer.
+/// The value is borrowed from the engine: valid while the entry lives, and
+/// after it is discarded until `lazy_bind_engine_reclaim` (or
+/// `lazy_bind_engine_free`) frees it. Retain it to keep it longer.
 ///
 /// On failure, if `error_out` is not NULL and the engine reported the
 /// failure (every status but `LAZY_BIND_NULL_ARGUMENT`,
@@ -260,7 +271,8 @@ pub unsafe extern "C" fn lazy_bind_entry_create_resolved(
 /// `LAZY_BIND_STALE_HANDLE`, `LAZY_BIND_RESOLVER_FAILED`, `LAZY_BIND_CYCLE`,
 /// `LAZY_BIND_DEADLOCK`, `LAZY_BIND_DISCARDED`, `LAZY_BIND_LOST_IN_FORK`,
 /// `LAZY_BIND_RESOLVER_PANICKED` (see `lazy_bind_result`), besides the
-/// argument checks.
+/// argument checks. Deadlocks are found in one process-wide wait-for graph:
+/// also those whose waits run through several engines.
 ///
 /// # Safety
 /// `engine` must be NULL or a live engine; `access_file` NULL or
@@ -396,9 +408,10 @@ pub unsafe extern "C" fn lazy_bind_entry_provide(
 
 /// Removes an entry; its handle and every copy become stale.
 ///
-/// A resolved value stays valid until the engine is freed (other threads may
-/// still use it). A thread resolving the entry right now finishes, then gets
-/// `LAZY_BIND_DISCARDED`.
+/// A resolved value stays valid (other threads may still use the pointer
+/// they borrowed) until `lazy_bind_engine_reclaim` or `lazy_bind_engine_free`
+/// releases it; only then is the entry's slot reused. A thread resolving the
+/// entry right now finishes, then gets `LAZY_BIND_DISCARDED`.
 ///
 /// # Errors
 /// `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`; `LAZY_BIND_STALE_HANDLE`

@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::boundary;
 use super::lazy_bind_result::{self, *};
+use super::nested;
 use super::runtime::ForeignValue;
 use crate::{Error, LinkKind, Site};
 
@@ -159,7 +160,9 @@ fn innermost_foreign(error: &Error) -> Option<&ForeignError> {
 }
 
 /// Writes an owned error object for `error` to the optional `error_out` and
-/// returns the error's status.
+/// returns the error's status. The error is also remembered for the C
+/// callback in progress on this thread, if any, which may pass it up by
+/// returning that status (see [`nested`](super::nested)).
 ///
 /// # Safety
 /// `error_out` must be NULL or valid for writes.
@@ -168,6 +171,7 @@ pub(crate) unsafe fn report(
     error_out: *mut *mut lazy_bind_error,
 ) -> lazy_bind_result {
     let status = lazy_bind_result::of_error(&error);
+    nested::note(&error);
     if !error_out.is_null() {
         let object = Box::into_raw(Box::new(lazy_bind_error::new(error)));
         // SAFETY: non-null, and the caller guarantees it is writable.
@@ -233,9 +237,16 @@ pub unsafe extern "C" fn lazy_bind_error_message(error: *const lazy_bind_error) 
     unsafe { with_error(error, std::ptr::null(), |error| error.message.as_ptr()) }
 }
 
-/// The name of the entry the error is about (for a cycle or deadlock, the
-/// entry whose access failed). Owned by the error; NULL when there is none
-/// (stale handle, lost in fork) or for a NULL `error`.
+/// The name of the entry the error is about. Owned by the error; NULL when
+/// there is none (stale handle, lost in fork) or for a NULL `error`.
+///
+/// For a cycle or deadlock it is the chain's last link. For a cycle, that is
+/// the entry whose access re-entered it. For a deadlock, it is what the
+/// thread that detected the deadlock holds and the cycle of waits leads back
+/// to: an entry that thread is resolving, or a runtime lock it holds (the
+/// name given to `lazy_bind_runtime_lock_new`). It is not the entry whose
+/// access would have blocked: that is link 1 of the chain (link 0 when the
+/// detecting thread was resolving nothing).
 ///
 /// # Safety
 /// `error` must be NULL or a live error object.

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use super::boundary::{self, arg, optional_str_arg, out, str_arg, write_optional};
 use super::engine::lazy_bind_engine;
-use super::error::{c_string, ForeignError};
+use super::error::c_string;
 use super::lazy_bind_result::{self, *};
+use super::nested;
 use super::runtime::{ForeignValue, Runtime};
 use super::string::{owned, write_optional_owned};
 use crate::imports::{resolve_name, ImportError, ImportRuntime, ImportSpec, Importer, NamespaceId};
@@ -86,7 +87,9 @@ pub type lazy_bind_as_lazy_fn = Option<
 ///
 /// Versioned and append-only like `lazy_bind_runtime_hooks`: set `size` to
 /// `sizeof(lazy_bind_import_hooks)`; fields past a smaller `size` count as
-/// NULL. `import_module`, `get_attr` and `set_attr_if_absent` are required;
+/// NULL. The smallest `size` accepted is that of the first version, `size`
+/// through `as_lazy`: eight pointer-sized fields, 64 bytes on 64-bit
+/// targets. `import_module`, `get_attr` and `set_attr_if_absent` are required;
 /// without `loaded_module` nothing counts as loaded (hydrating does
 /// nothing), without `can_find` every module counts as found, without
 /// `as_lazy` no value is a placeholder.
@@ -98,7 +101,10 @@ pub type lazy_bind_as_lazy_fn = Option<
 /// # Thread-safety
 /// Every hook may be called from any thread that resolves a binding,
 /// several at once, with no engine lock held, and may call back into the
-/// engine. Strings are borrowed for the call only. No hook may unwind.
+/// engine. A hook that fails with the status of a lazy_bind call that failed
+/// during it, and hands back no runtime error object, passes that call's
+/// error up unchanged, as a resolver does (see `lazy_bind_resolve_fn`).
+/// Strings are borrowed for the call only. No hook may unwind.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct lazy_bind_import_hooks {
@@ -182,9 +188,15 @@ impl ForeignImports {
         (!object.is_null()).then(|| ForeignValue::adopt(object, Arc::clone(&self.runtime)))
     }
 
-    /// The error for a hook that returned `status`.
-    fn failure(&self, status: u32, runtime_error: *mut c_void) -> ResolveError {
-        ResolveError::new(ForeignError::new(status, self.adopt(runtime_error)))
+    /// The error for a hook that returned `status`, given the error a nested
+    /// lazy_bind call reported during it (see [`nested`]).
+    fn failure(
+        &self,
+        status: u32,
+        runtime_error: *mut c_void,
+        passed_up: Option<crate::Error>,
+    ) -> ResolveError {
+        nested::failure(status, self.adopt(runtime_error), passed_up)
     }
 }
 
@@ -203,18 +215,20 @@ impl ImportRuntime for ForeignImports {
         };
         let mut module = std::ptr::null_mut();
         let mut error = std::ptr::null_mut();
-        // SAFETY: the runtime gave this hook for exactly this call; the
-        // strings and the array live until it returns.
-        let status = unsafe {
-            import(
-                self.hooks.userdata,
-                name.as_ptr(),
-                array,
-                pointers.len(),
-                &mut module,
-                &mut error,
-            )
-        };
+        let (status, passed_up) = nested::call(|| {
+            // SAFETY: the runtime gave this hook for exactly this call; the
+            // strings and the array live until it returns.
+            unsafe {
+                import(
+                    self.hooks.userdata,
+                    name.as_ptr(),
+                    array,
+                    pointers.len(),
+                    &mut module,
+                    &mut error,
+                )
+            }
+        });
         match (status, self.adopt(module)) {
             (0, Some(module)) => Ok(module),
             (0, None) => Err(ResolveError::msg(
@@ -223,7 +237,7 @@ impl ImportRuntime for ForeignImports {
             (status, module) => {
                 // A module written despite the failure is released, not leaked.
                 drop(module);
-                Err(self.failure(status, error))
+                Err(self.failure(status, error, passed_up))
             }
         }
     }
@@ -237,23 +251,25 @@ impl ImportRuntime for ForeignImports {
         let name = c_string(name);
         let mut value = std::ptr::null_mut();
         let mut error = std::ptr::null_mut();
-        // SAFETY: the runtime gave this hook for exactly this call; `module`
-        // is a live reference the engine holds.
-        let status = unsafe {
-            get_attr(
-                self.hooks.userdata,
-                module.object,
-                name.as_ptr(),
-                &mut value,
-                &mut error,
-            )
-        };
+        let (status, passed_up) = nested::call(|| {
+            // SAFETY: the runtime gave this hook for exactly this call;
+            // `module` is a live reference the engine holds.
+            unsafe {
+                get_attr(
+                    self.hooks.userdata,
+                    module.object,
+                    name.as_ptr(),
+                    &mut value,
+                    &mut error,
+                )
+            }
+        });
         let value = self.adopt(value);
         if status == 0 {
             Ok(value)
         } else {
             drop(value);
-            Err(self.failure(status, error))
+            Err(self.failure(status, error, passed_up))
         }
     }
 
@@ -266,21 +282,23 @@ impl ImportRuntime for ForeignImports {
         let set_attr = self.hooks.set_attr_if_absent.expect("checked at creation");
         let name = c_string(name);
         let mut error = std::ptr::null_mut();
-        // SAFETY: the runtime gave this hook for exactly this call; both
-        // values are live references the engine holds.
-        let status = unsafe {
-            set_attr(
-                self.hooks.userdata,
-                module.object,
-                name.as_ptr(),
-                value.object,
-                &mut error,
-            )
-        };
+        let (status, passed_up) = nested::call(|| {
+            // SAFETY: the runtime gave this hook for exactly this call; both
+            // values are live references the engine holds.
+            unsafe {
+                set_attr(
+                    self.hooks.userdata,
+                    module.object,
+                    name.as_ptr(),
+                    value.object,
+                    &mut error,
+                )
+            }
+        });
         if status == 0 {
             Ok(())
         } else {
-            Err(self.failure(status, error))
+            Err(self.failure(status, error, passed_up))
         }
     }
 
@@ -714,6 +732,14 @@ pub unsafe extern "C" fn lazy_bind_importer_forget_namespace(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The header documents the first version's size as a number.
+    #[test]
+    fn the_first_version_is_eight_pointer_sized_fields() {
+        assert_eq!(IMPORT_HOOKS_V1_SIZE, size_of::<[usize; 8]>());
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(IMPORT_HOOKS_V1_SIZE, 64);
+    }
 
     #[test]
     fn import_hooks_older_than_the_first_version_or_incomplete_are_rejected() {

@@ -13,10 +13,14 @@
 //! - Out-parameters are written only on success (error objects only on
 //!   failure).
 //! - There is no logic here beyond conversion: each function calls one
-//!   engine method.
+//!   engine method. The one conversion with state is [`nested`]: a C
+//!   callback that fails with the status of a lazy_bind call that failed
+//!   inside it passes that call's engine error up unchanged.
 //!
-//! One file per area of the Rust API, so later areas (policy, import
-//! bindings, tracing, native modules) are new files beside these.
+//! One file per area of the Rust API (`engine`, `entry`, `error`,
+//! `imports`, `native`, `policy`, `trace`, `wait`, `version`), plus the
+//! plumbing they share (`boundary`, `result`, `runtime`, `string`,
+//! `nested`). A new area gets a new file beside these.
 
 // Types exported to C carry their C names.
 #![allow(non_camel_case_types)]
@@ -27,6 +31,7 @@ mod entry;
 mod error;
 mod imports;
 mod native;
+mod nested;
 mod policy;
 mod result;
 mod runtime;

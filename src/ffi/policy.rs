@@ -80,7 +80,10 @@ const KNOWN_CONTEXT_FLAGS: u32 = LAZY_BIND_CONTEXT_NOT_MODULE_LEVEL
 /// Called on whichever thread calls `lazy_bind_policy_decide` or
 /// `lazy_bind_policy_explain`: from many threads at once, and re-entrantly
 /// (an import triggered inside the filter is decided with the same filter).
-/// It must not unwind (no C++ exception or `longjmp` may leave it).
+/// No lazy_bind lock or snapshot is held while it runs, so it may also
+/// change the policy that called it (`lazy_bind_policy_set_filter`,
+/// `lazy_bind_policy_set_mode`, ...); the decision in progress still uses
+/// the rules and filter it started with. It must not unwind (no C++ exception or `longjmp` may leave it).
 pub type lazy_bind_filter_fn = Option<
     unsafe extern "C" fn(
         userdata: *mut c_void,

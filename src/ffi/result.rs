@@ -28,7 +28,10 @@ pub enum lazy_bind_result {
     LAZY_BIND_RESOLVER_FAILED = 4,
     /// Resolving the entry needed the same entry again on the same thread.
     LAZY_BIND_CYCLE = 5,
-    /// Waiting for another thread's resolution would never end.
+    /// Waiting for another thread's resolution would never end. The wait-for
+    /// graph is process-wide: a cycle of waits through entries of several
+    /// engines (and through runtime locks, see
+    /// `lazy_bind_external_wait_begin`) is detected as well.
     LAZY_BIND_DEADLOCK = 6,
     /// The entry was discarded while this access resolved or waited for it.
     LAZY_BIND_DISCARDED = 7,

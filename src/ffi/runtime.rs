@@ -33,12 +33,18 @@ pub type lazy_bind_describe_fn = Option<
 /// as your compiler sees it. A runtime built against an older header passes a
 /// smaller `size` and keeps working: the fields past its `size` count as NULL.
 /// New hooks are only ever added at the end. Every callback may be NULL
-/// (nothing happens then).
+/// (nothing happens then). The smallest `size` accepted is that of the first
+/// version, `size` through `after_wake`: six pointer-sized fields, 48 bytes
+/// on 64-bit targets; `lazy_bind_engine_new` rejects a smaller one.
 ///
 /// # Thread-safety
 /// Every callback may be called from any thread that calls into the engine,
 /// during that call, possibly from several threads at once; `release` may
-/// also run while an error object or the engine is freed.
+/// also run while an error object or the engine is freed, or during
+/// `lazy_bind_engine_reclaim`. No callback runs while the engine holds a
+/// lock of its own, so callbacks may call back into the engine (except from
+/// `lazy_bind_engine_free` and `lazy_bind_engine_reclaim`, which have the
+/// engine to themselves).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct lazy_bind_runtime_hooks {
@@ -235,6 +241,14 @@ impl Drop for ForeignValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The header documents the first version's size as a number.
+    #[test]
+    fn the_first_version_is_six_pointer_sized_fields() {
+        assert_eq!(HOOKS_V1_SIZE, size_of::<[usize; 6]>());
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(HOOKS_V1_SIZE, 48);
+    }
 
     #[test]
     fn hooks_older_than_the_first_version_are_rejected() {

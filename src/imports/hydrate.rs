@@ -64,15 +64,21 @@ impl<R: ImportRuntime> Importer<R> {
                 {
                     return false;
                 }
-                let mut state = submodules.lock();
-                // A statement deferred meanwhile added a submodule we did not
-                // check, or a resolution finished: leave it.
-                if state.closed || state.names.len() != names.len() {
-                    return false;
-                }
-                let provided = self.provide(bound, value);
-                state.closed |= provided;
-                provided
+                let offer = {
+                    let mut state = submodules.lock();
+                    // A statement deferred meanwhile added a submodule we did
+                    // not check, or a resolution finished: leave it.
+                    if state.closed || state.names.len() != names.len() {
+                        return false;
+                    }
+                    let offer = self.engine().offer(bound.handle, value);
+                    state.closed |= matches!(offer.taken, Ok(true));
+                    offer
+                };
+                // A refused value is released here (and on the early return
+                // above, `value` outlives `state`), after the lock: its
+                // release may call back into the importer.
+                matches!(offer.taken, Ok(true))
             }
             Target::Module(name) => match runtime.loaded_module(name) {
                 Some(value) => self.provide(bound, value),

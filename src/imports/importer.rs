@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::namespace::{Bound, Namespaces, Submodules, Target};
 use super::{plan, Binding, ImportKind, ImportRuntime, ImportSpec, NamespaceId};
-use crate::{Declaration, Engine, Error, Handle, Peek, Site};
+use crate::{Declaration, Engine, Error, Handle, Site};
 
 /// Turns import statements into lazy bindings of one [`Engine`], and keeps
 /// track of which names of which namespace are bound to which entries.
@@ -201,12 +201,11 @@ impl<R: ImportRuntime> Importer<R> {
     }
 
     /// Whether the entry is live and has no value yet (pending or being
-    /// resolved).
+    /// resolved). Called under the namespace table's lock: it must not copy a sticky
+    /// failure's error out of the entry, whose drop could release a runtime
+    /// object there.
     pub(super) fn unresolved(&self, handle: Handle) -> bool {
-        matches!(
-            self.engine.peek(handle),
-            Ok(Peek::Pending | Peek::Resolving { .. })
-        )
+        self.engine.is_unresolved(handle)
     }
 
     /// Resolves the binding `handle` and returns a clone of its value (the

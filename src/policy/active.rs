@@ -6,7 +6,7 @@ use arc_swap::ArcSwap;
 
 use super::builder::Policy;
 use super::context::ImportQuery;
-use super::decide::Filter;
+use super::decide::{evaluate_rules, Filter, Step};
 use super::explain::{Decision, Explanation};
 use super::mode::Mode;
 
@@ -91,12 +91,16 @@ impl ActivePolicy {
     /// Decides whether `query` is deferred. This is the hot path: a lock-free
     /// load, one hash probe per name segment, no allocation.
     ///
+    /// The filter runs after the snapshot's guard is dropped (a decision
+    /// that needs it takes its own reference to it, one atomic increment),
+    /// so it may change this policy or decide other imports.
+    ///
     /// # Panics
     /// Propagates a panic from the filter callback.
     #[inline]
     pub fn decide(&self, query: &ImportQuery<'_>) -> Decision {
-        let snap = self.current.load();
-        snap.policy.decide_with(snap.filter.as_ref(), query)
+        let (step, filter) = self.rules_step(query);
+        step.finish(filter.as_ref(), query).decision
     }
 
     /// Decides `query` and names the rule or context that decided; the
@@ -105,8 +109,8 @@ impl ActivePolicy {
     /// # Panics
     /// Propagates a panic from the filter callback.
     pub fn explain_query(&self, query: &ImportQuery<'_>) -> Explanation {
-        let snap = self.current.load();
-        snap.policy.explain_with(snap.filter.as_ref(), query)
+        let (step, filter) = self.rules_step(query);
+        step.finish(filter.as_ref(), query).explain(query)
     }
 
     /// Explains a plain module-level `import target` run by `importer`
@@ -133,6 +137,18 @@ impl ActivePolicy {
     pub fn disable_laziness<R: PendingResolver + ?Sized>(&self, engine: &R) -> Vec<R::Failure> {
         self.set_mode(Mode::None);
         engine.resolve_all_pending()
+    }
+
+    /// Applies the current snapshot's rules to `query` and, if they leave
+    /// it to the filter, returns that snapshot's filter too: both from one
+    /// snapshot, never mixing versions, with the guard dropped on return.
+    #[inline]
+    fn rules_step(&self, query: &ImportQuery<'_>) -> (Step, Option<Filter>) {
+        let snap = self.current.load();
+        match evaluate_rules(&snap.policy, query) {
+            decided @ Step::Decided(_) => (decided, None),
+            ask @ Step::AskFilter(_) => (ask, snap.filter.clone()),
+        }
     }
 
     fn update(&self, f: impl Fn(&Snapshot) -> Snapshot) {
@@ -174,5 +190,60 @@ impl<V> PendingResolver for crate::Engine<V> {
 
     fn resolve_all_pending(&self) -> Vec<crate::Error> {
         crate::Engine::resolve_all_pending(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{mpsc, Arc, Mutex, PoisonError};
+    use std::thread;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A filter that replaces the policy while it runs sees the snapshot it
+    /// was called from already freed, so no guard pins it; the decision in
+    /// progress still follows that snapshot, later ones the new policy.
+    #[test]
+    fn the_filter_runs_with_no_snapshot_guard_held() {
+        let (done, outcome) = mpsc::channel();
+        thread::spawn(move || {
+            let policy = Policy::parse("mode all").expect("valid policy");
+            let active = Arc::new(ActivePolicy::new(policy));
+            let pinned = Arc::new(Mutex::new(None));
+            let filter: Filter = {
+                let active = Arc::downgrade(&active);
+                let pinned = Arc::clone(&pinned);
+                Arc::new(move |_: &str, target: &str, _: &[&str]| {
+                    let Some(active) = active.upgrade() else {
+                        return true;
+                    };
+                    if target == "outer" {
+                        let rules = Arc::downgrade(&active.current.load().policy.rules);
+                        active.replace(Policy::parse("mode none").expect("valid policy"));
+                        // Re-entrant: decided under the policy just stored.
+                        let inner = active.decide(&ImportQuery::new("app", "inner"));
+                        *pinned.lock().unwrap_or_else(PoisonError::into_inner) =
+                            Some((rules.upgrade().is_some(), inner));
+                    }
+                    true
+                })
+            };
+            active.set_filter(Some(filter));
+            let outer = active.decide(&ImportQuery::new("app", "outer"));
+            let after = active.decide(&ImportQuery::new("app", "outer"));
+            let pinned = pinned.lock().unwrap_or_else(PoisonError::into_inner).take();
+            let _ = done.send((outer, after, pinned));
+        });
+        let (outer, after, pinned) = outcome
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a filter that changes the policy does not hang");
+        assert_eq!(
+            pinned,
+            Some((false, Decision::Eager)),
+            "no guard kept the old snapshot alive during the filter"
+        );
+        assert_eq!(outer, Decision::Defer, "the decision kept its own snapshot");
+        assert_eq!(after, Decision::Eager, "later decisions see mode none");
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::context::ImportQuery;
-use super::decide::{evaluate, Filter};
+use super::decide::evaluate;
 use super::explain::{Decision, Explanation};
 use super::mode::Mode;
 use super::pattern::{NameError, Pattern};
@@ -74,18 +74,6 @@ impl Policy {
     /// Like [`Policy::decide`], also naming the rule or context that decided.
     pub fn explain_query(&self, query: &ImportQuery<'_>) -> Explanation {
         evaluate(self, None, query).explain(query)
-    }
-
-    pub(crate) fn decide_with(&self, filter: Option<&Filter>, query: &ImportQuery<'_>) -> Decision {
-        evaluate(self, filter, query).decision
-    }
-
-    pub(crate) fn explain_with(
-        &self,
-        filter: Option<&Filter>,
-        query: &ImportQuery<'_>,
-    ) -> Explanation {
-        evaluate(self, filter, query).explain(query)
     }
 }
 

@@ -16,7 +16,10 @@ use super::scope::in_eager_scope;
 ///
 /// # Thread-safety
 /// It may be called from many threads at once, and re-entrantly (an import
-/// triggered inside the filter is decided with the same filter).
+/// triggered inside the filter is decided with the same filter). No lock or
+/// snapshot guard is held while it runs, so it may also change the
+/// [`ActivePolicy`](super::ActivePolicy) that called it; the decision in
+/// progress keeps the rules and filter it started with.
 pub type Filter = Arc<dyn Fn(&str, &str, &[&str]) -> bool + Send + Sync>;
 
 /// What decided, without allocating: rule matches are positions in the query.
@@ -82,45 +85,71 @@ impl Verdict {
     }
 }
 
+/// Where the rules leave a query: decided, or up to the filter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step {
+    /// A context, the mode or a rule decided.
+    Decided(Verdict),
+    /// The mode would defer and no rule decided: the filter (if any) may
+    /// veto. Holds the mode that defers.
+    AskFilter(Mode),
+}
+
+impl Step {
+    /// The verdict, calling `filter` if the rules left the query to it.
+    /// Callers that loaded the filter from a published snapshot drop the
+    /// snapshot's guard first: the filter is runtime code.
+    pub(crate) fn finish(self, filter: Option<&Filter>, q: &ImportQuery<'_>) -> Verdict {
+        match self {
+            Step::Decided(verdict) => verdict,
+            Step::AskFilter(mode) => match filter {
+                Some(f) if !f(q.importer, q.target, q.fromlist) => Verdict::eager(Why::Filter),
+                _ => Verdict::defer(Why::Mode(mode)),
+            },
+        }
+    }
+}
+
 /// Applies the precedence order:
 /// context > mode none > eager scope > opt-outs (importer, then target) >
 /// opt-ins (target, then importer) > filter > mode.
 #[inline]
 pub(crate) fn evaluate(policy: &Policy, filter: Option<&Filter>, q: &ImportQuery<'_>) -> Verdict {
+    evaluate_rules(policy, q).finish(filter, q)
+}
+
+/// Every step of [`evaluate`] before the filter.
+#[inline]
+pub(crate) fn evaluate_rules(policy: &Policy, q: &ImportQuery<'_>) -> Step {
     if let Some(c) = q.context.never_lazy_reason(q.target) {
-        return Verdict::eager(Why::Context(c));
+        return Step::Decided(Verdict::eager(Why::Context(c)));
     }
     if policy.mode == Mode::None {
-        return Verdict::eager(Why::ModeNone);
+        return Step::Decided(Verdict::eager(Why::ModeNone));
     }
     if in_eager_scope() {
-        return Verdict::eager(Why::EagerScope);
+        return Step::Decided(Verdict::eager(Why::EagerScope));
     }
     let rules = &*policy.rules;
     if !rules.is_empty() {
         let importer = rules.lookup(Side::Importer, q.importer);
         if let Some(h) = importer.eager {
-            return Verdict::eager(Why::ImporterOptOut(h));
+            return Step::Decided(Verdict::eager(Why::ImporterOptOut(h)));
         }
         let target = rules.lookup(Side::Target, q.target);
         if let Some(h) = target.eager {
-            return Verdict::eager(Why::TargetOptOut(h));
+            return Step::Decided(Verdict::eager(Why::TargetOptOut(h)));
         }
         if let Some(h) = target.lazy {
-            return Verdict::defer(Why::TargetOptIn(h));
+            return Step::Decided(Verdict::defer(Why::TargetOptIn(h)));
         }
         if let Some(h) = importer.lazy {
-            return Verdict::defer(Why::ImporterOptIn(h));
+            return Step::Decided(Verdict::defer(Why::ImporterOptIn(h)));
         }
     }
     if policy.mode == Mode::Normal && !q.context.marked_lazy {
         // Would be eager whatever the filter says: do not call it.
-        return Verdict::eager(Why::Mode(Mode::Normal));
+        return Step::Decided(Verdict::eager(Why::Mode(Mode::Normal)));
     }
-    if let Some(f) = filter {
-        if !f(q.importer, q.target, q.fromlist) {
-            return Verdict::eager(Why::Filter);
-        }
-    }
-    Verdict::defer(Why::Mode(policy.mode))
+    Step::AskFilter(policy.mode)
 }

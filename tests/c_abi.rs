@@ -5,7 +5,7 @@
 //! Valgrind. A missing compiler or tool fails the test; nothing is skipped.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long one test program may run before it counts as hung.
@@ -66,9 +66,30 @@ enum Lang {
 /// Compiles `sources` (relative to `ffi-tests/`) into `exe`, linking the
 /// static library. Panics with the compiler's output on failure.
 fn compile(lang: Lang, sources: &[&str], extra: &[&str], exe: &Path) {
-    let (compiler, standard, source_language) = match lang {
-        Lang::C11 => ("cc", "-std=c11", "c"),
-        Lang::Cpp17 | Lang::CAsCpp17 => ("c++", "-std=c++17", "c++"),
+    let output = compiler_output(lang, sources, extra, exe);
+    assert!(
+        output.status.success(),
+        "{} failed for {sources:?}:\n{}",
+        compiler(lang),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The compiler command for `lang`.
+fn compiler(lang: Lang) -> &'static str {
+    match lang {
+        Lang::C11 => "cc",
+        Lang::Cpp17 | Lang::CAsCpp17 => "c++",
+    }
+}
+
+/// Runs the compiler as [`compile`] does and returns its output, whether
+/// it succeeded or not.
+fn compiler_output(lang: Lang, sources: &[&str], extra: &[&str], exe: &Path) -> Output {
+    let compiler = compiler(lang);
+    let (standard, source_language) = match lang {
+        Lang::C11 => ("-std=c11", "c"),
+        Lang::Cpp17 | Lang::CAsCpp17 => ("-std=c++17", "c++"),
     };
     let mut command = Command::new(compiler);
     command
@@ -91,14 +112,9 @@ fn compile(lang: Lang, sources: &[&str], extra: &[&str], exe: &Path) {
         .arg("-pthread")
         .arg("-o")
         .arg(exe);
-    let output = command
+    command
         .output()
-        .unwrap_or_else(|error| panic!("cannot run {compiler}: {error}"));
-    assert!(
-        output.status.success(),
-        "{compiler} failed for {sources:?}:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .unwrap_or_else(|error| panic!("cannot run {compiler}: {error}"))
 }
 
 /// Runs `command` with a timeout; returns its stdout. Panics (with its
@@ -271,6 +287,28 @@ fn import_bindings_run_through_the_import_hooks() {
 #[test]
 fn header_and_library_versions_agree() {
     assert!(c_test("version").contains("version: ok"));
+}
+
+/// Every function returning a `lazy_bind_result` is `warn_unused_result`:
+/// ignoring one fails to compile under `-Werror=unused-result` (in C and in
+/// C++), while the same program using the status compiles and runs.
+#[test]
+fn discarding_a_result_is_a_compile_error() {
+    let dir = out_dir("discarded_result");
+    let source = "c/discarded_result.c";
+    for (lang, name) in [(Lang::C11, "c"), (Lang::CAsCpp17, "cpp")] {
+        let exe = dir.join(format!("discarded_{name}"));
+        let output = compiler_output(lang, &[source], &["-Werror=unused-result"], &exe);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{name}: compiled despite the ignored result");
+        assert!(
+            stderr.contains("warn_unused_result") && stderr.contains("lazy_bind_engine_new"),
+            "{name}: failed for another reason:\n{stderr}"
+        );
+        let exe = dir.join(format!("used_{name}"));
+        compile(lang, &[source], &["-DUSE_RESULT", "-Werror=unused-result"], &exe);
+        assert!(run(Command::new(&exe)).contains("discarded_result: ok"));
+    }
 }
 
 #[test]

@@ -340,6 +340,7 @@ pub struct lazy_bind_importer {
 /// # Safety
 /// `engine` must be NULL or a live engine; `hooks` NULL or readable for
 /// `hooks->size` bytes; `importer_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_importer_new(
     engine: *const lazy_bind_engine,
@@ -438,6 +439,7 @@ unsafe fn defer(
 /// # Safety
 /// `importer` must be NULL or a live importer; the strings NULL or
 /// NUL-terminated; the out-parameters NULL or writable.
+#[must_use]
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lazy_bind_importer_defer_import(
@@ -476,6 +478,7 @@ pub unsafe extern "C" fn lazy_bind_importer_defer_import(
 ///
 /// # Safety
 /// As for `lazy_bind_importer_defer_import`.
+#[must_use]
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lazy_bind_importer_defer_import_as(
@@ -531,6 +534,7 @@ pub unsafe extern "C" fn lazy_bind_importer_defer_import_as(
 /// NUL-terminated; `names` (and `aliases`, if not NULL) readable for
 /// `names_len` pointers; `handles_out` writable for `names_len` handles;
 /// `error_message_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lazy_bind_importer_defer_from(
@@ -603,6 +607,7 @@ pub unsafe extern "C" fn lazy_bind_importer_defer_from(
 /// # Safety
 /// The strings must be NULL or NUL-terminated; the out-parameters NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_resolve_name(
     package: *const c_char,
@@ -634,6 +639,7 @@ pub unsafe extern "C" fn lazy_bind_resolve_name(
 /// # Safety
 /// `importer` must be NULL or a live importer; `hydrated_out` NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_importer_hydrate(
     importer: *const lazy_bind_importer,
@@ -662,6 +668,7 @@ pub unsafe extern "C" fn lazy_bind_importer_hydrate(
 /// # Safety
 /// `importer` must be NULL or a live importer; the out-parameters NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_importer_validate(
     importer: *const lazy_bind_importer,
@@ -695,6 +702,7 @@ pub unsafe extern "C" fn lazy_bind_importer_validate(
 /// # Safety
 /// `importer` must be NULL or a live importer; `forgotten_out` NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_importer_forget_namespace(
     importer: *const lazy_bind_importer,

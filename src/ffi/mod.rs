@@ -17,23 +17,46 @@
 //!
 //! One file per area of the Rust API, so later areas (policy, import
 //! bindings, tracing, native modules) are new files beside these.
+//!
+//! The order of the `mod` lines below is the order of the header's
+//! functions (cbindgen keeps source order): the order a C user meets them.
+//! Each group is one section of the header, headed by a banner made from
+//! its modules' first doc paragraphs (`tests/header.rs` lists the sections
+//! and fails when they and this order disagree).
 
 // Types exported to C carry their C names.
 #![allow(non_camel_case_types)]
 
-mod boundary;
+// Engine.
 mod engine;
-mod entry;
-mod error;
-mod imports;
-mod native;
-mod policy;
-mod result;
-mod runtime;
-mod string;
-mod trace;
 mod version;
+
+// Entries.
+mod entry;
+
+// Errors.
+mod error;
+mod result;
+mod string;
+
+// Hooks.
+mod runtime;
 mod wait;
+
+// Policy.
+mod policy;
+
+// Imports.
+mod imports;
+
+// Trace.
+mod trace;
+
+// Native.
+mod native;
+
+// No C names: the panic boundary and argument checks.
+mod boundary;
 
 pub use result::lazy_bind_result;
 

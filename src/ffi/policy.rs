@@ -252,6 +252,7 @@ fn load_status(error: &LoadError) -> lazy_bind_result {
 /// # Safety
 /// `text` must be NULL or NUL-terminated; the out-parameters NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_parse(
     text: *const c_char,
@@ -298,6 +299,7 @@ pub unsafe extern "C" fn lazy_bind_policy_parse(
 /// # Thread-safety
 /// Reads the process environment: do not call it while another thread
 /// changes the environment (`setenv`).
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_from_env(
     policy_out: *mut *mut lazy_bind_policy,
@@ -350,6 +352,7 @@ pub unsafe extern "C" fn lazy_bind_policy_free(policy: *mut *mut lazy_bind_polic
 ///
 /// # Safety
 /// `policy` must be NULL or a live policy.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_set_mode(
     policy: *const lazy_bind_policy,
@@ -385,6 +388,7 @@ pub unsafe extern "C" fn lazy_bind_policy_set_mode(
 /// # Thread-safety
 /// May run while other threads decide with the policy: each decision sees
 /// the rules before or after, never a mix.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_add_rules(
     policy: *const lazy_bind_policy,
@@ -417,6 +421,7 @@ pub unsafe extern "C" fn lazy_bind_policy_add_rules(
 ///
 /// # Safety
 /// `policy` must be NULL or a live policy; `mode_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_mode(
     policy: *const lazy_bind_policy,
@@ -456,6 +461,7 @@ pub unsafe extern "C" fn lazy_bind_policy_mode(
 /// `policy` must be NULL or a live policy; the strings NULL or
 /// NUL-terminated; `fromlist` NULL or readable for `fromlist_len` pointers;
 /// `defer_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_decide(
     policy: *const lazy_bind_policy,
@@ -499,6 +505,7 @@ pub unsafe extern "C" fn lazy_bind_policy_decide(
 ///
 /// # Safety
 /// As for `lazy_bind_policy_decide`; `explanation_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lazy_bind_policy_explain(
@@ -555,6 +562,7 @@ pub unsafe extern "C" fn lazy_bind_policy_explain(
 /// # Thread-safety
 /// The filter is called from many threads at once (every thread that
 /// decides an import).
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_set_filter(
     policy: *const lazy_bind_policy,
@@ -584,6 +592,7 @@ pub unsafe extern "C" fn lazy_bind_policy_set_filter(
 ///
 /// # Thread-safety
 /// Affects only the calling thread; leave on the same thread.
+#[must_use]
 #[no_mangle]
 pub extern "C" fn lazy_bind_eager_scope_enter() -> lazy_bind_result {
     boundary::status(|| {
@@ -600,6 +609,7 @@ pub extern "C" fn lazy_bind_eager_scope_enter() -> lazy_bind_result {
 ///
 /// # Thread-safety
 /// Affects only the calling thread.
+#[must_use]
 #[no_mangle]
 pub extern "C" fn lazy_bind_eager_scope_leave() -> lazy_bind_result {
     boundary::status(|| leave_eager_scope().map_err(|_| LAZY_BIND_INVALID_ARGUMENT))
@@ -626,6 +636,7 @@ pub extern "C" fn lazy_bind_eager_scope_leave() -> lazy_bind_result {
 /// An import decided on another thread just before the mode changed may
 /// still be deferred while the engine drains; switch where no imports run,
 /// or call again until nothing is pending.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_disable(
     policy: *const lazy_bind_policy,

@@ -300,13 +300,21 @@ fn discarding_a_result_is_a_compile_error() {
         let exe = dir.join(format!("discarded_{name}"));
         let output = compiler_output(lang, &[source], &["-Werror=unused-result"], &exe);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{name}: compiled despite the ignored result");
+        assert!(
+            !output.status.success(),
+            "{name}: compiled despite the ignored result"
+        );
         assert!(
             stderr.contains("warn_unused_result") && stderr.contains("lazy_bind_engine_new"),
             "{name}: failed for another reason:\n{stderr}"
         );
         let exe = dir.join(format!("used_{name}"));
-        compile(lang, &[source], &["-DUSE_RESULT", "-Werror=unused-result"], &exe);
+        compile(
+            lang,
+            &[source],
+            &["-DUSE_RESULT", "-Werror=unused-result"],
+            &exe,
+        );
         assert!(run(Command::new(&exe)).contains("discarded_result: ok"));
     }
 }

@@ -93,12 +93,16 @@ fn declaration_line(lines: &[&str], function: &str) -> usize {
             let line = lines[i];
             !line.starts_with(" *")
                 && !line.starts_with("/*")
-                && (line.contains(&format!(" {function}(")) || line.contains(&format!("*{function}(")))
+                && (line.contains(&format!(" {function}("))
+                    || line.contains(&format!("*{function}(")))
         })
         .collect();
     match found[..] {
         [line] => line,
-        _ => panic!("`{function}` is declared {} times in the header", found.len()),
+        _ => panic!(
+            "`{function}` is declared {} times in the header",
+            found.len()
+        ),
     }
 }
 
@@ -133,7 +137,11 @@ fn with_sections(header: &str) -> String {
         while start > 0 && (lines[start - 1].starts_with(" *") || lines[start - 1] == "/**") {
             start -= 1;
         }
-        let mut banner = vec![format!("/* {:=<74}", ""), format!(" * {title}"), " *".to_owned()];
+        let mut banner = vec![
+            format!("/* {:=<74}", ""),
+            format!(" * {title}"),
+            " *".to_owned(),
+        ];
         for source in &sources {
             banner.extend(comment_lines(&first_doc_paragraph(source)));
         }

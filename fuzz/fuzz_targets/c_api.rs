@@ -261,8 +261,6 @@ struct ResolverModel {
     drops: Cell<usize>,
     /// The status its nested call into the engine returned, if it made one.
     nested: Cell<Option<u32>>,
-    /// Set while it runs: the engine and the handle it resolves.
-    running: Cell<Option<(*const abi::Engine, Handle)>>,
     /// The last object it returned.
     returned: Cell<*mut c_void>,
 }
@@ -270,6 +268,9 @@ struct ResolverModel {
 /// Everything outside the engines: objects and resolvers, alive until every
 /// engine is freed.
 #[derive(Default)]
+// Boxed: the engines hold pointers to objects, and resolvers hand out
+// references to their models, which must not move when a `Vec` grows.
+#[allow(clippy::vec_box)]
 struct World {
     objects: RefCell<Vec<Box<Object>>>,
     resolvers: RefCell<Vec<Box<ResolverModel>>>,
@@ -369,9 +370,8 @@ unsafe extern "C" fn resolve(
     let model = world.resolver(data.id);
     let call = model.calls.get();
     model.calls.set(call + 1);
-    model.running.set(Some((engine, handle)));
     let outcome = model.outcomes.get(call).copied().unwrap_or(Outcome::Value);
-    let status = match outcome {
+    match outcome {
         Outcome::Fail {
             status,
             runtime_error,
@@ -422,9 +422,7 @@ unsafe extern "C" fn resolve(
             unsafe { *value_out = value };
             abi::OK
         }
-    };
-    model.running.set(None);
-    status
+    }
 }
 
 /// The model of one entry.
@@ -441,18 +439,18 @@ struct EngineUnderTest {
     entries: HashMap<(u64, u32), Entry>,
     retired: Vec<*mut c_void>,
     counters: abi::Counters,
-    /// Every slot taken so far, with the stamp it was taken for.
+    /// Every slot taken so far, with the handle it was taken for.
     slots: Vec<(*const abi::Slot, Handle)>,
-    /// Resolvers and objects this engine owns or has owned.
+    /// The resolvers this engine was given (their userdata it must drop).
     resolvers: Vec<usize>,
 }
 
 static NAME: &CStr = c"fuzz";
 
 impl EngineUnderTest {
-    fn new(world: &World, flags: u32, hooks_size: usize) -> EngineUnderTest {
-        let hooks = abi::Hooks {
-            size: hooks_size,
+    fn new(world: &World, flags: u32) -> EngineUnderTest {
+        let mut hooks = abi::Hooks {
+            size: std::mem::size_of::<usize>(),
             userdata: world as *const World as *mut c_void,
             retain: Some(retain),
             release: Some(release),
@@ -463,10 +461,19 @@ impl EngineUnderTest {
         let mut raw = std::ptr::null_mut();
         // SAFETY: hooks readable for their size; a writable out-parameter.
         let status = unsafe { abi::lazy_bind_engine_new(&hooks, flags, &mut raw) };
+        assert_eq!(
+            status,
+            abi::INVALID_ARGUMENT,
+            "a hooks size below version 1"
+        );
+        assert!(raw.is_null(), "written only on success");
+        hooks.size = std::mem::size_of::<abi::Hooks>();
+        // SAFETY: as above.
+        let status = unsafe { abi::lazy_bind_engine_new(&hooks, flags, &mut raw) };
         if flags & !abi::STICKY_FAILURES != 0 {
             assert_eq!(status, abi::INVALID_ARGUMENT);
             assert!(raw.is_null(), "written only on success");
-            return EngineUnderTest::new(world, flags & abi::STICKY_FAILURES, hooks_size);
+            return EngineUnderTest::new(world, flags & abi::STICKY_FAILURES);
         }
         assert_eq!(status, abi::OK);
         assert!(!raw.is_null());
@@ -514,8 +521,6 @@ struct Fuzz<'w> {
     seen: Vec<Handle>,
 }
 
-const HOOKS_SIZE: usize = std::mem::size_of::<abi::Hooks>();
-
 /// The engine's buffer for a runtime error's description, NUL included.
 const DESCRIPTION_CAPACITY: usize = 512;
 
@@ -550,7 +555,7 @@ impl Fuzz<'_> {
                 let e = usize::from(engine);
                 self.engines[e].free(self.world, &self.owned[e]);
                 self.owned[e].clear();
-                self.engines[e] = EngineUnderTest::new(self.world, flags, HOOKS_SIZE);
+                self.engines[e] = EngineUnderTest::new(self.world, flags);
             }
             Op::NullArguments { engine, pick } => {
                 self.null_arguments(usize::from(engine), self.handle(pick))
@@ -571,7 +576,6 @@ impl Fuzz<'_> {
                 calls: Cell::new(0),
                 drops: Cell::new(0),
                 nested: Cell::new(None),
-                running: Cell::new(None),
                 returned: Cell::new(std::ptr::null_mut()),
             }));
             resolvers.len() - 1
@@ -639,7 +643,7 @@ impl Fuzz<'_> {
             }
             _ => None,
         };
-        let sentinel = 1usize as *mut c_void;
+        let sentinel = std::ptr::dangling_mut::<c_void>();
         let mut value = sentinel;
         let mut error = std::ptr::null_mut();
         let file = if at_site {
@@ -868,7 +872,7 @@ impl Fuzz<'_> {
 
     fn slot(&mut self, e: usize, handle: Handle) {
         let engine = &mut self.engines[e];
-        let sentinel = 8usize as *const abi::Slot;
+        let sentinel = std::ptr::dangling::<abi::Slot>();
         let mut slot = sentinel;
         // SAFETY: a live engine and a writable out-parameter.
         let status = unsafe { abi::lazy_bind_engine_slot(engine.raw, handle, &mut slot) };
@@ -993,8 +997,8 @@ fuzz_target!(|input: Input| {
     let world = World::default();
     {
         let engines = [
-            EngineUnderTest::new(&world, input.flags[0], HOOKS_SIZE),
-            EngineUnderTest::new(&world, input.flags[1], HOOKS_SIZE),
+            EngineUnderTest::new(&world, input.flags[0]),
+            EngineUnderTest::new(&world, input.flags[1]),
         ];
         let mut fuzz = Fuzz {
             world: &world,

@@ -49,6 +49,20 @@ typedef struct lazy_bind_slot {
 /* The bit of lazy_bind_slot.word that says `value` is resolved. */
 #define LAZY_BIND_SLOT_RESOLVED ((uint64_t)1 << 63)
 
+/*
+ * Marks every function that returns a lazy_bind_result (GCC and Clang warn,
+ * -Wunused-result, when a caller ignores it: a (void) cast does not silence
+ * it in GCC; check or keep the status). Define LAZY_BIND_MUST_USE before
+ * including this header to override it (empty turns the check off).
+ */
+#ifndef LAZY_BIND_MUST_USE
+#if defined(__GNUC__) || defined(__clang__)
+#define LAZY_BIND_MUST_USE __attribute__((warn_unused_result))
+#else
+#define LAZY_BIND_MUST_USE
+#endif
+#endif
+
 /* This header's version, packed (the _MAJOR/_MINOR/_PATCH macros follow). */
 #define LAZY_BIND_VERSION LAZY_BIND_VERSION_PACK( \
   LAZY_BIND_VERSION_MAJOR, LAZY_BIND_VERSION_MINOR, LAZY_BIND_VERSION_PATCH)
@@ -89,6 +103,21 @@ static inline void *lazy_bind_get_fast(const lazy_bind_slot *slot, uint64_t stam
 #define LAZY_BIND_STICKY_FAILURES 1
 
 /**
+ * Major version of the header (and of the crate it came from).
+ */
+#define LAZY_BIND_VERSION_MAJOR 0
+
+/**
+ * Minor version of the header.
+ */
+#define LAZY_BIND_VERSION_MINOR 1
+
+/**
+ * Patch version of the header.
+ */
+#define LAZY_BIND_VERSION_PATCH 0
+
+/**
  * Context flag: the import is not at module level (inside a function or
  * class body). Never lazy.
  */
@@ -125,21 +154,6 @@ static inline void *lazy_bind_get_fast(const lazy_bind_slot *slot, uint64_t stam
  * `lazy import`).
  */
 #define LAZY_BIND_CONTEXT_MARKED_LAZY 64
-
-/**
- * Major version of the header (and of the crate it came from).
- */
-#define LAZY_BIND_VERSION_MAJOR 0
-
-/**
- * Minor version of the header.
- */
-#define LAZY_BIND_VERSION_MINOR 1
-
-/**
- * Patch version of the header.
- */
-#define LAZY_BIND_VERSION_PATCH 0
 
 /**
  * The status of a call into lazy_bind.
@@ -616,6 +630,29 @@ typedef uint32_t (*lazy_bind_resolve_fn)(void *entry_userdata,
 typedef void (*lazy_bind_drop_fn)(void *entry_userdata);
 
 /**
+ * The runtime's filter: return false to make the import eager, true to
+ * leave the decision to the mode. It can veto laziness, never create it.
+ *
+ * Called only for an import that would otherwise be deferred and that no
+ * rule decided; never in mode none. The strings and the `fromlist` array
+ * (`fromlist_len` names; NULL when empty) are borrowed for the call only.
+ *
+ * # Thread-safety
+ * Called on whichever thread calls `lazy_bind_policy_decide` or
+ * `lazy_bind_policy_explain`: from many threads at once, and re-entrantly
+ * (an import triggered inside the filter is decided with the same filter).
+ * No lazy_bind lock or snapshot is held while it runs, so it may also
+ * change the policy that called it (`lazy_bind_policy_set_filter`,
+ * `lazy_bind_policy_set_mode`, ...); the decision in progress still uses
+ * the rules and filter it started with. It must not unwind (no C++ exception or `longjmp` may leave it).
+ */
+typedef bool (*lazy_bind_filter_fn)(void *userdata,
+                                    const char *importer,
+                                    const char *target,
+                                    const char *const *fromlist,
+                                    size_t fromlist_len);
+
+/**
  * Imports the module with the absolute name `name` (running its body if it
  * is not loaded yet). `fromlist` holds the `fromlist_len` names the
  * statement asks for (NULL when empty). On success return `LAZY_BIND_OK`
@@ -737,32 +774,16 @@ typedef struct lazy_bind_import_hooks {
   lazy_bind_as_lazy_fn as_lazy;
 } lazy_bind_import_hooks;
 
-/**
- * The runtime's filter: return false to make the import eager, true to
- * leave the decision to the mode. It can veto laziness, never create it.
- *
- * Called only for an import that would otherwise be deferred and that no
- * rule decided; never in mode none. The strings and the `fromlist` array
- * (`fromlist_len` names; NULL when empty) are borrowed for the call only.
- *
- * # Thread-safety
- * Called on whichever thread calls `lazy_bind_policy_decide` or
- * `lazy_bind_policy_explain`: from many threads at once, and re-entrantly
- * (an import triggered inside the filter is decided with the same filter).
- * No lazy_bind lock or snapshot is held while it runs, so it may also
- * change the policy that called it (`lazy_bind_policy_set_filter`,
- * `lazy_bind_policy_set_mode`, ...); the decision in progress still uses
- * the rules and filter it started with. It must not unwind (no C++ exception or `longjmp` may leave it).
- */
-typedef bool (*lazy_bind_filter_fn)(void *userdata,
-                                    const char *importer,
-                                    const char *target,
-                                    const char *const *fromlist,
-                                    size_t fromlist_len);
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/* ==========================================================================
+ * Engine
+ *
+ * Creating and freeing engines, and engine-wide operations.
+ * The library's version, for checking that header and library agree.
+ * ========================================================================= */
 
 /**
  * Creates an engine.
@@ -783,6 +804,7 @@ extern "C" {
  * `hooks` must be NULL or readable for `hooks->size` bytes; `engine_out`
  * must be NULL or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_engine_new(const struct lazy_bind_runtime_hooks *hooks,
                                       uint32_t flags,
                                       struct lazy_bind_engine **engine_out);
@@ -815,6 +837,7 @@ void lazy_bind_engine_free(struct lazy_bind_engine **engine);
  * `engine` must be NULL or a live engine; `counters` must be NULL or
  * writable for `counters->size` bytes.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_engine_counters(const struct lazy_bind_engine *engine,
                                            struct lazy_bind_counters *counters);
 
@@ -834,6 +857,7 @@ lazy_bind_result lazy_bind_engine_counters(const struct lazy_bind_engine *engine
  * `engine` must be NULL or a live engine; the out-parameters must be NULL
  * or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_resolve_all_pending(const struct lazy_bind_engine *engine,
                                                size_t *failures_out,
                                                struct lazy_bind_error_list **errors_out);
@@ -860,6 +884,7 @@ lazy_bind_result lazy_bind_resolve_all_pending(const struct lazy_bind_engine *en
  * # Thread-safety
  * Not thread-safe: the caller must have exclusive use of the engine.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_engine_reclaim(struct lazy_bind_engine *engine,
                                           size_t *freed_out);
 
@@ -876,6 +901,7 @@ lazy_bind_result lazy_bind_engine_reclaim(struct lazy_bind_engine *engine,
  * starts any). `engine` must be NULL or a live engine; `report_out` NULL or
  * writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_after_fork_child(const struct lazy_bind_engine *engine,
                                             struct lazy_bind_fork_report *report_out);
 
@@ -887,6 +913,31 @@ lazy_bind_result lazy_bind_after_fork_child(const struct lazy_bind_engine *engin
  * Any thread; never reused within the process.
  */
 uint64_t lazy_bind_thread_key(void);
+
+/**
+ * The version of the library linked at run time, packed as
+ * `major << 16 | minor << 8 | patch`. Compare it with the header's
+ * `LAZY_BIND_VERSION` to detect a header/library mismatch.
+ *
+ * # Thread-safety
+ * Any thread.
+ */
+uint32_t lazy_bind_version(void);
+
+/**
+ * The version of the library linked at run time as a static string
+ * (`"0.1.0"`).
+ *
+ * # Thread-safety
+ * Any thread; the string lives for the whole process.
+ */
+const char *lazy_bind_version_string(void);
+
+/* ==========================================================================
+ * Entries
+ *
+ * Creating, resolving, inspecting and discarding entries.
+ * ========================================================================= */
 
 /**
  * Creates a pending entry named `name`, declared at `file:line` (`file`
@@ -909,6 +960,7 @@ uint64_t lazy_bind_thread_key(void);
  * NUL-terminated; `handle_out` NULL or writable. `resolve` and
  * `drop_userdata` must be callable from any thread.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_entry_create(const struct lazy_bind_engine *engine,
                                         const char *name,
                                         const char *file,
@@ -932,6 +984,7 @@ lazy_bind_result lazy_bind_entry_create(const struct lazy_bind_engine *engine,
  * # Safety
  * As for `lazy_bind_entry_create`; `value` must be a live runtime object.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_entry_create_resolved(const struct lazy_bind_engine *engine,
                                                  const char *name,
                                                  const char *file,
@@ -967,6 +1020,7 @@ lazy_bind_result lazy_bind_entry_create_resolved(const struct lazy_bind_engine *
  * `engine` must be NULL or a live engine; `access_file` NULL or
  * NUL-terminated; the out-parameters NULL or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_resolve(const struct lazy_bind_engine *engine,
                                    struct lazy_bind_handle handle,
                                    const char *access_file,
@@ -991,6 +1045,7 @@ lazy_bind_result lazy_bind_resolve(const struct lazy_bind_engine *engine,
  * `engine` must be NULL or a live engine; the out-parameters NULL or
  * writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_peek(const struct lazy_bind_engine *engine,
                                 struct lazy_bind_handle handle,
                                 lazy_bind_state *state_out,
@@ -1014,6 +1069,7 @@ lazy_bind_result lazy_bind_peek(const struct lazy_bind_engine *engine,
  * `engine` must be NULL or a live engine; `value` a live runtime object;
  * `taken_out` NULL or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_entry_provide(const struct lazy_bind_engine *engine,
                                          struct lazy_bind_handle handle,
                                          void *value,
@@ -1034,6 +1090,7 @@ lazy_bind_result lazy_bind_entry_provide(const struct lazy_bind_engine *engine,
  * # Safety
  * `engine` must be NULL or a live engine.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_entry_discard(const struct lazy_bind_engine *engine,
                                          struct lazy_bind_handle handle);
 
@@ -1051,9 +1108,19 @@ lazy_bind_result lazy_bind_entry_discard(const struct lazy_bind_engine *engine,
  * # Safety
  * `engine` must be NULL or a live engine; `slot_out` NULL or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_engine_slot(const struct lazy_bind_engine *engine,
                                        struct lazy_bind_handle handle,
                                        const lazy_bind_slot **slot_out);
+
+/* ==========================================================================
+ * Errors
+ *
+ * Owned error objects: an engine `Error` with its strings ready for C.
+ * The status code every exported function returns, and its messages.
+ * Owned strings handed to C (messages, explanations, reports) and their free
+ * function.
+ * ========================================================================= */
 
 /**
  * Frees an error object and sets `*error` to NULL.
@@ -1075,6 +1142,7 @@ void lazy_bind_error_free(struct lazy_bind_error **error);
  * # Safety
  * `error` must be NULL or a live error object.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_error_kind(const struct lazy_bind_error *error);
 
 /**
@@ -1260,6 +1328,425 @@ const struct lazy_bind_error *lazy_bind_error_list_get(const struct lazy_bind_er
 void lazy_bind_error_list_free(struct lazy_bind_error_list **list);
 
 /**
+ * A static, NUL-terminated English message for a status.
+ *
+ * Takes the status as a plain number so that any value, even one this
+ * version does not know, is safe to pass: unknown numbers get
+ * "unknown lazy_bind status".
+ *
+ * # Thread-safety
+ * Safe to call from any thread; the string lives for the whole process.
+ */
+const char *lazy_bind_result_message(uint32_t result);
+
+/**
+ * Frees a string that lazy_bind returned as owned (a policy error message,
+ * an explanation, a report) and sets `*string` to NULL.
+ *
+ * Does nothing if `string` or `*string` is NULL, so freeing twice through
+ * the same variable is harmless. Only strings documented as "owned, free
+ * with `lazy_bind_string_free`" may be passed: never strings borrowed from
+ * an error object, nor memory from `malloc`.
+ *
+ * # Safety
+ * `string` must be NULL or point to NULL or to an owned string returned by
+ * lazy_bind and not freed yet.
+ *
+ * # Thread-safety
+ * Any thread may free a string, whichever thread received it.
+ */
+void lazy_bind_string_free(char **string);
+
+/* ==========================================================================
+ * Hooks
+ *
+ * The runtime's hooks as C function pointers, and the value type the engine
+ * stores for a C runtime.
+ * The runtime's own locks in the engine's wait-for graph
+ * (`wait::RuntimeLock`, `wait::ExternalWait`).
+ * ========================================================================= */
+
+/**
+ * Creates a free runtime lock named `what` (declared at `file:line`;
+ * `file` may be NULL) in deadlock chains, and writes it to `*lock_out`.
+ * Report every acquisition and release of the real lock with
+ * `lazy_bind_runtime_lock_acquired` / `_released`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `what` or `lock_out`;
+ * `LAZY_BIND_INVALID_UTF8`.
+ *
+ * # Safety
+ * The strings must be NULL or NUL-terminated; `lock_out` NULL or writable.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_runtime_lock_new(const char *what,
+                                            const char *file,
+                                            uint32_t line,
+                                            struct lazy_bind_runtime_lock **lock_out);
+
+/**
+ * Frees a runtime lock and sets `*lock` to NULL. Waits still recorded on it
+ * keep what they need. Does nothing if `lock` or `*lock` is NULL.
+ *
+ * # Safety
+ * `lock` must be NULL or point to NULL or to a lock from
+ * `lazy_bind_runtime_lock_new` not freed yet, which no other thread uses.
+ */
+void lazy_bind_runtime_lock_free(struct lazy_bind_runtime_lock **lock);
+
+/**
+ * Reports that the calling thread now holds the lock (call it right after
+ * the real lock was taken).
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `lock`.
+ *
+ * # Safety
+ * `lock` must be NULL or a live runtime lock.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_runtime_lock_acquired(const struct lazy_bind_runtime_lock *lock);
+
+/**
+ * Reports that no thread holds the lock (call it right before the real
+ * lock is given back).
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `lock`.
+ *
+ * # Safety
+ * `lock` must be NULL or a live runtime lock.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_runtime_lock_released(const struct lazy_bind_runtime_lock *lock);
+
+/**
+ * Records, just before the calling thread blocks on the runtime lock
+ * `lock`, that it waits for it. Engine waits then see through the lock: a
+ * thread resolving entry A that waits for the lock, while its holder waits
+ * for A, is a deadlock, reported to whichever thread closes the cycle
+ * instead of hanging both. The holder is read whenever a thread walks the
+ * graph, so a release in the meantime never makes a cycle.
+ *
+ * `access_file:access_line` is where the wait happens (`access_file` may
+ * be NULL). On success writes an owned wait to `*wait_out`: end it with
+ * `lazy_bind_external_wait_end` on this thread once the lock is acquired
+ * (or the wait given up).
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `lock` or `wait_out`;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_DEADLOCK` when the holder is the
+ * calling thread or waits, directly or through other threads, for it:
+ * nothing is recorded, the runtime must fail the lock acquisition instead
+ * of blocking, and `*error_out` (if not NULL) gets an owned error naming the
+ * whole chain (free with `lazy_bind_error_free`).
+ *
+ * # Safety
+ * `lock` must be NULL or a live runtime lock; `access_file` NULL or
+ * NUL-terminated; the out-parameters NULL or writable.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_external_wait_begin(const struct lazy_bind_runtime_lock *lock,
+                                               const char *access_file,
+                                               uint32_t access_line,
+                                               struct lazy_bind_external_wait **wait_out,
+                                               struct lazy_bind_error **error_out);
+
+/**
+ * Ends a wait begun by `lazy_bind_external_wait_begin`: removes it from the
+ * wait-for graph, frees it and sets `*wait` to NULL. NULL or a NULLed
+ * pointer does nothing.
+ *
+ * # Errors
+ * `LAZY_BIND_INVALID_ARGUMENT`, leaving the wait recorded and `*wait`
+ * untouched, when called on another thread than the one that began it.
+ *
+ * # Safety
+ * `wait` must be NULL or point to NULL or to a wait from
+ * `lazy_bind_external_wait_begin` not ended yet.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_external_wait_end(struct lazy_bind_external_wait **wait);
+
+/* ==========================================================================
+ * Policy
+ *
+ * The import policy: parsing and loading it, deciding and explaining imports,
+ * the runtime's filter callback, eager scopes and the phase switch.
+ * ========================================================================= */
+
+/**
+ * Parses policy text (the format of `docs/policy-format.md`: `mode all`,
+ * `eager-target torch.*`, ...; `;` may separate statements) and writes an
+ * owned policy to `*policy_out`; free it with `lazy_bind_policy_free`.
+ *
+ * On `LAZY_BIND_POLICY_SYNTAX`, if `error_message_out` is not NULL, writes
+ * an owned message naming the line, the column and the offending text
+ * (free with `lazy_bind_string_free`).
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `text` or `policy_out`;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_POLICY_SYNTAX` for malformed text
+ * (an unknown keyword, mode or rule, a bad module name, a second `mode`).
+ *
+ * # Safety
+ * `text` must be NULL or NUL-terminated; the out-parameters NULL or
+ * writable.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_policy_parse(const char *text,
+                                        struct lazy_bind_policy **policy_out,
+                                        char **error_message_out);
+
+/**
+ * Loads the policy from the `LAZY_BIND_POLICY` environment variable:
+ * policy text, or `@path` for a policy file. Unset (or only whitespace)
+ * gives the default policy (mode normal, no rules) and writes false to
+ * `*was_set_out` (if not NULL); otherwise true.
+ *
+ * On failure, if `error_message_out` is not NULL, writes an owned message
+ * (free with `lazy_bind_string_free`) naming the variable or the file, and
+ * for malformed text the line and column.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy_out`;
+ * `LAZY_BIND_POLICY_SYNTAX` for malformed text (in the variable or the
+ * file); `LAZY_BIND_IO` for an `@path` that cannot be read;
+ * `LAZY_BIND_INVALID_UTF8` for a variable that is not valid Unicode.
+ *
+ * # Safety
+ * The out-parameters must be NULL or writable.
+ *
+ * # Thread-safety
+ * Reads the process environment: do not call it while another thread
+ * changes the environment (`setenv`).
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_policy_from_env(struct lazy_bind_policy **policy_out,
+                                           bool *was_set_out,
+                                           char **error_message_out);
+
+/**
+ * Frees a policy and sets `*policy` to NULL (with its filter: the filter's
+ * userdata is not touched, and the filter is not called after this).
+ *
+ * Does nothing if `policy` or `*policy` is NULL, so freeing twice through
+ * the same variable is harmless.
+ *
+ * # Safety
+ * `policy` must be NULL or point to NULL or to a policy from lazy_bind not
+ * freed yet. No other thread may be using the policy.
+ */
+void lazy_bind_policy_free(struct lazy_bind_policy **policy);
+
+/**
+ * Changes the mode (a `lazy_bind_mode`), keeping the rules and the filter.
+ * Imports decided after this returns see the new mode.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`;
+ * `LAZY_BIND_INVALID_ARGUMENT` for a number that is not a
+ * `lazy_bind_mode`.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_policy_set_mode(const struct lazy_bind_policy *policy,
+                                           uint32_t mode);
+
+/**
+ * Adds the rules of `text` (policy text holding rules only, e.g.
+ * `"eager-importer pandas.*"`; `;` or newlines between them) to the
+ * policy in force, keeping its mode, its other rules and its filter: for
+ * a runtime's built-in opt-outs under the user's policy. Imports decided
+ * after this returns see the rules.
+ *
+ * On `LAZY_BIND_POLICY_SYNTAX`, if `error_message_out` is not NULL, writes
+ * an owned message naming the line, the column and the offending text
+ * (free with `lazy_bind_string_free`); the policy is unchanged.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy` or `text`;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_POLICY_SYNTAX` for malformed text
+ * or a `mode` statement in it (use `lazy_bind_policy_set_mode`).
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; `text` NULL or NUL-terminated;
+ * `error_message_out` NULL or writable.
+ *
+ * # Thread-safety
+ * May run while other threads decide with the policy: each decision sees
+ * the rules before or after, never a mix.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_policy_add_rules(const struct lazy_bind_policy *policy,
+                                            const char *text,
+                                            char **error_message_out);
+
+/**
+ * Writes the mode in force (a `lazy_bind_mode`) to `*mode_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; `mode_out` NULL or writable.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_policy_mode(const struct lazy_bind_policy *policy,
+                                       uint32_t *mode_out);
+
+/**
+ * Decides whether the import of `target` run by `importer` is deferred
+ * (true) or done now (false), and writes the answer to `*defer_out`.
+ *
+ * `importer` and `target` are absolute dotted module names; `fromlist`
+ * holds the `fromlist_len` names of `from target import ...` (NULL when
+ * `fromlist_len` is 0) and only the filter sees it; `context_flags` is a
+ * bit set of `LAZY_BIND_CONTEXT_*` flags (0 for a plain module-level
+ * import not marked lazy). The precedence order is documented in the Rust
+ * crate's `lazy_bind::policy` module.
+ *
+ * This is meant for every import statement: it takes no lock, and
+ * allocates only to collect a non-empty `fromlist` and to hand the names
+ * to the filter, when it calls it.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`, `importer`, `target`,
+ * `defer_out`, fromlist name, or a NULL `fromlist` with a nonzero length;
+ * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_INVALID_ARGUMENT` for unknown
+ * context flag bits.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; the strings NULL or
+ * NUL-terminated; `fromlist` NULL or readable for `fromlist_len` pointers;
+ * `defer_out` NULL or writable.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_policy_decide(const struct lazy_bind_policy *policy,
+                                         const char *importer,
+                                         const char *target,
+                                         const char *const *fromlist,
+                                         size_t fromlist_len,
+                                         uint32_t context_flags,
+                                         bool *defer_out);
+
+/**
+ * Decides like `lazy_bind_policy_decide` (the same answer for the same
+ * state) and also says which rule or context decided: writes the decision
+ * to `*defer_out` and an owned sentence such as
+ * `eager: target opt-out rule 'eager-target torch.*'` to
+ * `*explanation_out` (free with `lazy_bind_string_free`).
+ *
+ * # Errors
+ * As for `lazy_bind_policy_decide`, and `LAZY_BIND_NULL_ARGUMENT` for a
+ * NULL `explanation_out`.
+ *
+ * # Safety
+ * As for `lazy_bind_policy_decide`; `explanation_out` NULL or writable.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_policy_explain(const struct lazy_bind_policy *policy,
+                                          const char *importer,
+                                          const char *target,
+                                          const char *const *fromlist,
+                                          size_t fromlist_len,
+                                          uint32_t context_flags,
+                                          bool *defer_out,
+                                          char **explanation_out);
+
+/**
+ * Installs the runtime's filter callback with its `userdata`, replacing
+ * any previous one; a NULL `filter` removes it (`userdata` is then
+ * ignored). See `lazy_bind_filter_fn` for when it is called.
+ *
+ * `userdata` is borrowed: it must stay valid while the filter may still be
+ * called, that is until the policy is freed, or until a later
+ * `lazy_bind_policy_set_filter` has returned and every decide or explain
+ * call that started before it has returned too.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; `filter` must be callable from
+ * any thread, concurrently, with `userdata`.
+ *
+ * # Thread-safety
+ * The filter is called from many threads at once (every thread that
+ * decides an import).
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_policy_set_filter(const struct lazy_bind_policy *policy,
+                                             lazy_bind_filter_fn filter,
+                                             void *userdata);
+
+/**
+ * Opens an eager scope on the calling thread (`with eager_imports():`):
+ * until the matching `lazy_bind_eager_scope_leave`, every import this
+ * thread decides, with any policy, is eager. Scopes nest.
+ *
+ * # Errors
+ * `LAZY_BIND_PANIC` only if the nesting depth would overflow.
+ *
+ * # Thread-safety
+ * Affects only the calling thread; leave on the same thread.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_eager_scope_enter(void);
+
+/**
+ * Closes the innermost eager scope of the calling thread.
+ *
+ * # Errors
+ * `LAZY_BIND_INVALID_ARGUMENT` when the thread is not inside an eager
+ * scope (nothing changes).
+ *
+ * # Thread-safety
+ * Affects only the calling thread.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_eager_scope_leave(void);
+
+/**
+ * The phase switch: sets the policy's mode to none, so no new import is
+ * deferred, then resolves every entry of `engine` still pending, reporting
+ * every failure instead of stopping at the first.
+ *
+ * Writes the number of failures to `*failures_out` and an owned list of
+ * them to `*failures_list_out` (free with `lazy_bind_error_list_free`; an
+ * empty list when nothing failed), each only if not NULL. Laziness stays
+ * off; `lazy_bind_policy_set_mode` turns it back on.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy` or `engine`. Failed entries
+ * are not an error of this call: they are counted and listed.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy; `engine` NULL or a live engine;
+ * the out-parameters NULL or writable.
+ *
+ * # Thread-safety
+ * An import decided on another thread just before the mode changed may
+ * still be deferred while the engine drains; switch where no imports run,
+ * or call again until nothing is pending.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_policy_disable(const struct lazy_bind_policy *policy,
+                                          const struct lazy_bind_engine *engine,
+                                          size_t *failures_out,
+                                          struct lazy_bind_error_list **failures_list_out);
+
+/* ==========================================================================
+ * Imports
+ *
+ * Import bindings: Python's import semantics over an engine, carried out
+ * through the runtime's import hooks.
+ * ========================================================================= */
+
+/**
  * Creates an importer over `engine` with the runtime's import `hooks`
  * (copied, reading only `hooks->size` bytes), and writes it, owned, to
  * `*importer_out`. The engine must outlive the importer; free the importer
@@ -1274,6 +1761,7 @@ void lazy_bind_error_list_free(struct lazy_bind_error_list **list);
  * `engine` must be NULL or a live engine; `hooks` NULL or readable for
  * `hooks->size` bytes; `importer_out` NULL or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_importer_new(const struct lazy_bind_engine *engine,
                                         const struct lazy_bind_import_hooks *hooks,
                                         struct lazy_bind_importer **importer_out);
@@ -1311,6 +1799,7 @@ void lazy_bind_importer_free(struct lazy_bind_importer **importer);
  * `importer` must be NULL or a live importer; the strings NULL or
  * NUL-terminated; the out-parameters NULL or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_importer_defer_import(const struct lazy_bind_importer *importer,
                                                  uint64_t namespace_,
                                                  const char *importer_name,
@@ -1332,6 +1821,7 @@ lazy_bind_result lazy_bind_importer_defer_import(const struct lazy_bind_importer
  * # Safety
  * As for `lazy_bind_importer_defer_import`.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_importer_defer_import_as(const struct lazy_bind_importer *importer,
                                                     uint64_t namespace_,
                                                     const char *importer_name,
@@ -1364,6 +1854,7 @@ lazy_bind_result lazy_bind_importer_defer_import_as(const struct lazy_bind_impor
  * `names_len` pointers; `handles_out` writable for `names_len` handles;
  * `error_message_out` NULL or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_importer_defer_from(const struct lazy_bind_importer *importer,
                                                uint64_t namespace_,
                                                const char *importer_name,
@@ -1395,6 +1886,7 @@ lazy_bind_result lazy_bind_importer_defer_from(const struct lazy_bind_importer *
  * The strings must be NULL or NUL-terminated; the out-parameters NULL or
  * writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_resolve_name(const char *package,
                                         uint32_t level,
                                         const char *name,
@@ -1413,6 +1905,7 @@ lazy_bind_result lazy_bind_resolve_name(const char *package,
  * `importer` must be NULL or a live importer; `hydrated_out` NULL or
  * writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_importer_hydrate(const struct lazy_bind_importer *importer,
                                             size_t *hydrated_out);
 
@@ -1431,6 +1924,7 @@ lazy_bind_result lazy_bind_importer_hydrate(const struct lazy_bind_importer *imp
  * `importer` must be NULL or a live importer; the out-parameters NULL or
  * writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_importer_validate(const struct lazy_bind_importer *importer,
                                              size_t *unresolvable_out,
                                              char **report_out);
@@ -1447,9 +1941,174 @@ lazy_bind_result lazy_bind_importer_validate(const struct lazy_bind_importer *im
  * `importer` must be NULL or a live importer; `forgotten_out` NULL or
  * writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_importer_forget_namespace(const struct lazy_bind_importer *importer,
                                                      uint64_t namespace_,
                                                      size_t *forgotten_out);
+
+/* ==========================================================================
+ * Trace
+ *
+ * Tracing and reports: recorders, attaching them to engines, and the `-X
+ * importtime`, Chrome trace and never-resolved reports.
+ * ========================================================================= */
+
+/**
+ * Creates a recorder that keeps at most `capacity` events (further events
+ * are counted by `lazy_bind_recorder_dropped`, not stored). Nothing is
+ * allocated up front. Writes the owned recorder to `*recorder_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `recorder_out`.
+ *
+ * # Safety
+ * `recorder_out` must be NULL or writable.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_recorder_new(size_t capacity,
+                                        struct lazy_bind_recorder **recorder_out);
+
+/**
+ * Drops the caller's reference to a recorder and sets `*recorder` to NULL.
+ * Engines it is attached to keep their own references and go on recording
+ * into it until they are freed or detached.
+ *
+ * Does nothing if `recorder` or `*recorder` is NULL, so freeing twice
+ * through the same variable is harmless.
+ *
+ * # Safety
+ * `recorder` must be NULL or point to NULL or to a recorder from
+ * `lazy_bind_recorder_new` not freed yet. No other thread may be using this
+ * pointer.
+ */
+void lazy_bind_recorder_free(struct lazy_bind_recorder **recorder);
+
+/**
+ * Attaches `recorder` to `engine` (the engine takes its own reference),
+ * replacing any recorder it had; a NULL `recorder` detaches it, turning
+ * recording off. Resolutions already running finish recording into the
+ * recorder they started with.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine; `recorder` NULL or a live
+ * recorder.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_engine_set_recorder(const struct lazy_bind_engine *engine,
+                                               const struct lazy_bind_recorder *recorder);
+
+/**
+ * Records that the import policy decided how `importer` imports `target`:
+ * deferred (`lazy`) or not (`eager`), and the rule that decided it
+ * (`reason`, for example the text of `lazy_bind_policy_explain`). The
+ * strings are copied.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL argument; `LAZY_BIND_INVALID_UTF8`.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; the strings NULL or
+ * NUL-terminated.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_recorder_record_policy_decision(const struct lazy_bind_recorder *recorder,
+                                                           const char *importer,
+                                                           const char *target,
+                                                           bool deferred,
+                                                           const char *reason);
+
+/**
+ * Writes how many events were not stored because the recorder was full to
+ * `*dropped_out`. Stored plus dropped is exactly the number of events
+ * offered.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `dropped_out` NULL or
+ * writable.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_recorder_dropped(const struct lazy_bind_recorder *recorder,
+                                            uint64_t *dropped_out);
+
+/**
+ * Writes how many events the recorder holds now (at most its capacity) to
+ * `*count_out`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `count_out` NULL or writable.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_recorder_event_count(const struct lazy_bind_recorder *recorder,
+                                                size_t *count_out);
+
+/**
+ * Writes a text report in the shape of CPython's `-X importtime` to
+ * `*report_out` (owned; free with `lazy_bind_string_free`): the header
+ * line `import time: self [us] | cumulative | imported package`, one line
+ * per finished resolution the recorder holds, then `lazy entries never
+ * resolved: N` and one indented line per such entry of `engine`.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `engine` NULL or a live
+ * engine; `report_out` NULL or writable.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_importtime_report(const struct lazy_bind_recorder *recorder,
+                                             const struct lazy_bind_engine *engine,
+                                             char **report_out);
+
+/**
+ * Writes the recorder's events as a Chrome trace-event JSON file (opened by
+ * Perfetto and `chrome://tracing`) at `path`, replacing it if it exists.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments; `LAZY_BIND_INVALID_UTF8`
+ * for a path that is not UTF-8; `LAZY_BIND_IO` if the file cannot be
+ * created or written.
+ *
+ * # Safety
+ * `recorder` must be NULL or a live recorder; `path` NULL or
+ * NUL-terminated.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_write_chrome_trace(const struct lazy_bind_recorder *recorder,
+                                              const char *path);
+
+/**
+ * Writes the entries of `engine` that were never resolved (pending, or
+ * failed for good with sticky failures), in table order, to `*report_out`
+ * (owned; free with `lazy_bind_string_free`): one line per entry,
+ * `name (declared at file:line)`, each ending in a newline; an empty string
+ * when every entry was used. Works with or without a recorder.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine; `report_out` NULL or writable.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_never_resolved_report(const struct lazy_bind_engine *engine,
+                                                 char **report_out);
+
+/* ==========================================================================
+ * Native
+ *
+ * Native lazy binding: shared libraries and their symbols as deferred
+ * entries, loaded (`dlopen`) and looked up (`dlsym`) on first access.
+ * ========================================================================= */
 
 /**
  * Creates a binder (failures are retried at the next access) and writes
@@ -1461,6 +2120,7 @@ lazy_bind_result lazy_bind_importer_forget_namespace(const struct lazy_bind_impo
  * # Safety
  * `native_out` must be NULL or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_native_new(struct lazy_bind_native **native_out);
 
 /**
@@ -1499,6 +2159,7 @@ void lazy_bind_native_free(struct lazy_bind_native **native);
  * the entry, at whatever time, and that the file found at `path` then is
  * the library the caller vetted.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_native_defer_library(const struct lazy_bind_native *native,
                                                 const char *path,
                                                 const char *name,
@@ -1523,6 +2184,7 @@ lazy_bind_result lazy_bind_native_defer_library(const struct lazy_bind_native *n
  * `native` must be NULL or a live binder; the strings NULL or
  * NUL-terminated; `symbol_out` NULL or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_native_defer_symbol(const struct lazy_bind_native *native,
                                                struct lazy_bind_handle library,
                                                const char *symbol,
@@ -1557,6 +2219,7 @@ lazy_bind_result lazy_bind_native_defer_symbol(const struct lazy_bind_native *na
  * `native` must be NULL or a live binder; `access_file` NULL or
  * NUL-terminated; the out-parameters NULL or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_native_symbol(const struct lazy_bind_native *native,
                                          struct lazy_bind_handle symbol,
                                          const char *access_file,
@@ -1585,552 +2248,12 @@ lazy_bind_result lazy_bind_native_symbol(const struct lazy_bind_native *native,
  * `native` must be NULL or a live binder; `access_file` NULL or
  * NUL-terminated; `error_out` NULL or writable.
  */
+LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_native_load(const struct lazy_bind_native *native,
                                        struct lazy_bind_handle library,
                                        const char *access_file,
                                        uint32_t access_line,
                                        struct lazy_bind_error **error_out);
-
-/**
- * Parses policy text (the format of `docs/policy-format.md`: `mode all`,
- * `eager-target torch.*`, ...; `;` may separate statements) and writes an
- * owned policy to `*policy_out`; free it with `lazy_bind_policy_free`.
- *
- * On `LAZY_BIND_POLICY_SYNTAX`, if `error_message_out` is not NULL, writes
- * an owned message naming the line, the column and the offending text
- * (free with `lazy_bind_string_free`).
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `text` or `policy_out`;
- * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_POLICY_SYNTAX` for malformed text
- * (an unknown keyword, mode or rule, a bad module name, a second `mode`).
- *
- * # Safety
- * `text` must be NULL or NUL-terminated; the out-parameters NULL or
- * writable.
- */
-lazy_bind_result lazy_bind_policy_parse(const char *text,
-                                        struct lazy_bind_policy **policy_out,
-                                        char **error_message_out);
-
-/**
- * Loads the policy from the `LAZY_BIND_POLICY` environment variable:
- * policy text, or `@path` for a policy file. Unset (or only whitespace)
- * gives the default policy (mode normal, no rules) and writes false to
- * `*was_set_out` (if not NULL); otherwise true.
- *
- * On failure, if `error_message_out` is not NULL, writes an owned message
- * (free with `lazy_bind_string_free`) naming the variable or the file, and
- * for malformed text the line and column.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy_out`;
- * `LAZY_BIND_POLICY_SYNTAX` for malformed text (in the variable or the
- * file); `LAZY_BIND_IO` for an `@path` that cannot be read;
- * `LAZY_BIND_INVALID_UTF8` for a variable that is not valid Unicode.
- *
- * # Safety
- * The out-parameters must be NULL or writable.
- *
- * # Thread-safety
- * Reads the process environment: do not call it while another thread
- * changes the environment (`setenv`).
- */
-lazy_bind_result lazy_bind_policy_from_env(struct lazy_bind_policy **policy_out,
-                                           bool *was_set_out,
-                                           char **error_message_out);
-
-/**
- * Frees a policy and sets `*policy` to NULL (with its filter: the filter's
- * userdata is not touched, and the filter is not called after this).
- *
- * Does nothing if `policy` or `*policy` is NULL, so freeing twice through
- * the same variable is harmless.
- *
- * # Safety
- * `policy` must be NULL or point to NULL or to a policy from lazy_bind not
- * freed yet. No other thread may be using the policy.
- */
-void lazy_bind_policy_free(struct lazy_bind_policy **policy);
-
-/**
- * Changes the mode (a `lazy_bind_mode`), keeping the rules and the filter.
- * Imports decided after this returns see the new mode.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`;
- * `LAZY_BIND_INVALID_ARGUMENT` for a number that is not a
- * `lazy_bind_mode`.
- *
- * # Safety
- * `policy` must be NULL or a live policy.
- */
-lazy_bind_result lazy_bind_policy_set_mode(const struct lazy_bind_policy *policy,
-                                           uint32_t mode);
-
-/**
- * Adds the rules of `text` (policy text holding rules only, e.g.
- * `"eager-importer pandas.*"`; `;` or newlines between them) to the
- * policy in force, keeping its mode, its other rules and its filter: for
- * a runtime's built-in opt-outs under the user's policy. Imports decided
- * after this returns see the rules.
- *
- * On `LAZY_BIND_POLICY_SYNTAX`, if `error_message_out` is not NULL, writes
- * an owned message naming the line, the column and the offending text
- * (free with `lazy_bind_string_free`); the policy is unchanged.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy` or `text`;
- * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_POLICY_SYNTAX` for malformed text
- * or a `mode` statement in it (use `lazy_bind_policy_set_mode`).
- *
- * # Safety
- * `policy` must be NULL or a live policy; `text` NULL or NUL-terminated;
- * `error_message_out` NULL or writable.
- *
- * # Thread-safety
- * May run while other threads decide with the policy: each decision sees
- * the rules before or after, never a mix.
- */
-lazy_bind_result lazy_bind_policy_add_rules(const struct lazy_bind_policy *policy,
-                                            const char *text,
-                                            char **error_message_out);
-
-/**
- * Writes the mode in force (a `lazy_bind_mode`) to `*mode_out`.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
- *
- * # Safety
- * `policy` must be NULL or a live policy; `mode_out` NULL or writable.
- */
-lazy_bind_result lazy_bind_policy_mode(const struct lazy_bind_policy *policy,
-                                       uint32_t *mode_out);
-
-/**
- * Decides whether the import of `target` run by `importer` is deferred
- * (true) or done now (false), and writes the answer to `*defer_out`.
- *
- * `importer` and `target` are absolute dotted module names; `fromlist`
- * holds the `fromlist_len` names of `from target import ...` (NULL when
- * `fromlist_len` is 0) and only the filter sees it; `context_flags` is a
- * bit set of `LAZY_BIND_CONTEXT_*` flags (0 for a plain module-level
- * import not marked lazy). The precedence order is documented in the Rust
- * crate's `lazy_bind::policy` module.
- *
- * This is meant for every import statement: it takes no lock, and
- * allocates only to collect a non-empty `fromlist` and to hand the names
- * to the filter, when it calls it.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`, `importer`, `target`,
- * `defer_out`, fromlist name, or a NULL `fromlist` with a nonzero length;
- * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_INVALID_ARGUMENT` for unknown
- * context flag bits.
- *
- * # Safety
- * `policy` must be NULL or a live policy; the strings NULL or
- * NUL-terminated; `fromlist` NULL or readable for `fromlist_len` pointers;
- * `defer_out` NULL or writable.
- */
-lazy_bind_result lazy_bind_policy_decide(const struct lazy_bind_policy *policy,
-                                         const char *importer,
-                                         const char *target,
-                                         const char *const *fromlist,
-                                         size_t fromlist_len,
-                                         uint32_t context_flags,
-                                         bool *defer_out);
-
-/**
- * Decides like `lazy_bind_policy_decide` (the same answer for the same
- * state) and also says which rule or context decided: writes the decision
- * to `*defer_out` and an owned sentence such as
- * `eager: target opt-out rule 'eager-target torch.*'` to
- * `*explanation_out` (free with `lazy_bind_string_free`).
- *
- * # Errors
- * As for `lazy_bind_policy_decide`, and `LAZY_BIND_NULL_ARGUMENT` for a
- * NULL `explanation_out`.
- *
- * # Safety
- * As for `lazy_bind_policy_decide`; `explanation_out` NULL or writable.
- */
-lazy_bind_result lazy_bind_policy_explain(const struct lazy_bind_policy *policy,
-                                          const char *importer,
-                                          const char *target,
-                                          const char *const *fromlist,
-                                          size_t fromlist_len,
-                                          uint32_t context_flags,
-                                          bool *defer_out,
-                                          char **explanation_out);
-
-/**
- * Installs the runtime's filter callback with its `userdata`, replacing
- * any previous one; a NULL `filter` removes it (`userdata` is then
- * ignored). See `lazy_bind_filter_fn` for when it is called.
- *
- * `userdata` is borrowed: it must stay valid while the filter may still be
- * called, that is until the policy is freed, or until a later
- * `lazy_bind_policy_set_filter` has returned and every decide or explain
- * call that started before it has returned too.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`.
- *
- * # Safety
- * `policy` must be NULL or a live policy; `filter` must be callable from
- * any thread, concurrently, with `userdata`.
- *
- * # Thread-safety
- * The filter is called from many threads at once (every thread that
- * decides an import).
- */
-lazy_bind_result lazy_bind_policy_set_filter(const struct lazy_bind_policy *policy,
-                                             lazy_bind_filter_fn filter,
-                                             void *userdata);
-
-/**
- * Opens an eager scope on the calling thread (`with eager_imports():`):
- * until the matching `lazy_bind_eager_scope_leave`, every import this
- * thread decides, with any policy, is eager. Scopes nest.
- *
- * # Errors
- * `LAZY_BIND_PANIC` only if the nesting depth would overflow.
- *
- * # Thread-safety
- * Affects only the calling thread; leave on the same thread.
- */
-lazy_bind_result lazy_bind_eager_scope_enter(void);
-
-/**
- * Closes the innermost eager scope of the calling thread.
- *
- * # Errors
- * `LAZY_BIND_INVALID_ARGUMENT` when the thread is not inside an eager
- * scope (nothing changes).
- *
- * # Thread-safety
- * Affects only the calling thread.
- */
-lazy_bind_result lazy_bind_eager_scope_leave(void);
-
-/**
- * The phase switch: sets the policy's mode to none, so no new import is
- * deferred, then resolves every entry of `engine` still pending, reporting
- * every failure instead of stopping at the first.
- *
- * Writes the number of failures to `*failures_out` and an owned list of
- * them to `*failures_list_out` (free with `lazy_bind_error_list_free`; an
- * empty list when nothing failed), each only if not NULL. Laziness stays
- * off; `lazy_bind_policy_set_mode` turns it back on.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy` or `engine`. Failed entries
- * are not an error of this call: they are counted and listed.
- *
- * # Safety
- * `policy` must be NULL or a live policy; `engine` NULL or a live engine;
- * the out-parameters NULL or writable.
- *
- * # Thread-safety
- * An import decided on another thread just before the mode changed may
- * still be deferred while the engine drains; switch where no imports run,
- * or call again until nothing is pending.
- */
-lazy_bind_result lazy_bind_policy_disable(const struct lazy_bind_policy *policy,
-                                          const struct lazy_bind_engine *engine,
-                                          size_t *failures_out,
-                                          struct lazy_bind_error_list **failures_list_out);
-
-/**
- * A static, NUL-terminated English message for a status.
- *
- * Takes the status as a plain number so that any value, even one this
- * version does not know, is safe to pass: unknown numbers get
- * "unknown lazy_bind status".
- *
- * # Thread-safety
- * Safe to call from any thread; the string lives for the whole process.
- */
-const char *lazy_bind_result_message(uint32_t result);
-
-/**
- * Frees a string that lazy_bind returned as owned (a policy error message,
- * an explanation, a report) and sets `*string` to NULL.
- *
- * Does nothing if `string` or `*string` is NULL, so freeing twice through
- * the same variable is harmless. Only strings documented as "owned, free
- * with `lazy_bind_string_free`" may be passed: never strings borrowed from
- * an error object, nor memory from `malloc`.
- *
- * # Safety
- * `string` must be NULL or point to NULL or to an owned string returned by
- * lazy_bind and not freed yet.
- *
- * # Thread-safety
- * Any thread may free a string, whichever thread received it.
- */
-void lazy_bind_string_free(char **string);
-
-/**
- * Creates a recorder that keeps at most `capacity` events (further events
- * are counted by `lazy_bind_recorder_dropped`, not stored). Nothing is
- * allocated up front. Writes the owned recorder to `*recorder_out`.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `recorder_out`.
- *
- * # Safety
- * `recorder_out` must be NULL or writable.
- */
-lazy_bind_result lazy_bind_recorder_new(size_t capacity,
-                                        struct lazy_bind_recorder **recorder_out);
-
-/**
- * Drops the caller's reference to a recorder and sets `*recorder` to NULL.
- * Engines it is attached to keep their own references and go on recording
- * into it until they are freed or detached.
- *
- * Does nothing if `recorder` or `*recorder` is NULL, so freeing twice
- * through the same variable is harmless.
- *
- * # Safety
- * `recorder` must be NULL or point to NULL or to a recorder from
- * `lazy_bind_recorder_new` not freed yet. No other thread may be using this
- * pointer.
- */
-void lazy_bind_recorder_free(struct lazy_bind_recorder **recorder);
-
-/**
- * Attaches `recorder` to `engine` (the engine takes its own reference),
- * replacing any recorder it had; a NULL `recorder` detaches it, turning
- * recording off. Resolutions already running finish recording into the
- * recorder they started with.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `engine`.
- *
- * # Safety
- * `engine` must be NULL or a live engine; `recorder` NULL or a live
- * recorder.
- */
-lazy_bind_result lazy_bind_engine_set_recorder(const struct lazy_bind_engine *engine,
-                                               const struct lazy_bind_recorder *recorder);
-
-/**
- * Records that the import policy decided how `importer` imports `target`:
- * deferred (`lazy`) or not (`eager`), and the rule that decided it
- * (`reason`, for example the text of `lazy_bind_policy_explain`). The
- * strings are copied.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL argument; `LAZY_BIND_INVALID_UTF8`.
- *
- * # Safety
- * `recorder` must be NULL or a live recorder; the strings NULL or
- * NUL-terminated.
- */
-lazy_bind_result lazy_bind_recorder_record_policy_decision(const struct lazy_bind_recorder *recorder,
-                                                           const char *importer,
-                                                           const char *target,
-                                                           bool deferred,
-                                                           const char *reason);
-
-/**
- * Writes how many events were not stored because the recorder was full to
- * `*dropped_out`. Stored plus dropped is exactly the number of events
- * offered.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
- *
- * # Safety
- * `recorder` must be NULL or a live recorder; `dropped_out` NULL or
- * writable.
- */
-lazy_bind_result lazy_bind_recorder_dropped(const struct lazy_bind_recorder *recorder,
-                                            uint64_t *dropped_out);
-
-/**
- * Writes how many events the recorder holds now (at most its capacity) to
- * `*count_out`.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
- *
- * # Safety
- * `recorder` must be NULL or a live recorder; `count_out` NULL or writable.
- */
-lazy_bind_result lazy_bind_recorder_event_count(const struct lazy_bind_recorder *recorder,
-                                                size_t *count_out);
-
-/**
- * Writes a text report in the shape of CPython's `-X importtime` to
- * `*report_out` (owned; free with `lazy_bind_string_free`): the header
- * line `import time: self [us] | cumulative | imported package`, one line
- * per finished resolution the recorder holds, then `lazy entries never
- * resolved: N` and one indented line per such entry of `engine`.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
- *
- * # Safety
- * `recorder` must be NULL or a live recorder; `engine` NULL or a live
- * engine; `report_out` NULL or writable.
- */
-lazy_bind_result lazy_bind_importtime_report(const struct lazy_bind_recorder *recorder,
-                                             const struct lazy_bind_engine *engine,
-                                             char **report_out);
-
-/**
- * Writes the recorder's events as a Chrome trace-event JSON file (opened by
- * Perfetto and `chrome://tracing`) at `path`, replacing it if it exists.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments; `LAZY_BIND_INVALID_UTF8`
- * for a path that is not UTF-8; `LAZY_BIND_IO` if the file cannot be
- * created or written.
- *
- * # Safety
- * `recorder` must be NULL or a live recorder; `path` NULL or
- * NUL-terminated.
- */
-lazy_bind_result lazy_bind_write_chrome_trace(const struct lazy_bind_recorder *recorder,
-                                              const char *path);
-
-/**
- * Writes the entries of `engine` that were never resolved (pending, or
- * failed for good with sticky failures), in table order, to `*report_out`
- * (owned; free with `lazy_bind_string_free`): one line per entry,
- * `name (declared at file:line)`, each ending in a newline; an empty string
- * when every entry was used. Works with or without a recorder.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for NULL arguments.
- *
- * # Safety
- * `engine` must be NULL or a live engine; `report_out` NULL or writable.
- */
-lazy_bind_result lazy_bind_never_resolved_report(const struct lazy_bind_engine *engine,
-                                                 char **report_out);
-
-/**
- * The version of the library linked at run time, packed as
- * `major << 16 | minor << 8 | patch`. Compare it with the header's
- * `LAZY_BIND_VERSION` to detect a header/library mismatch.
- *
- * # Thread-safety
- * Any thread.
- */
-uint32_t lazy_bind_version(void);
-
-/**
- * The version of the library linked at run time as a static string
- * (`"0.1.0"`).
- *
- * # Thread-safety
- * Any thread; the string lives for the whole process.
- */
-const char *lazy_bind_version_string(void);
-
-/**
- * Creates a free runtime lock named `what` (declared at `file:line`;
- * `file` may be NULL) in deadlock chains, and writes it to `*lock_out`.
- * Report every acquisition and release of the real lock with
- * `lazy_bind_runtime_lock_acquired` / `_released`.
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `what` or `lock_out`;
- * `LAZY_BIND_INVALID_UTF8`.
- *
- * # Safety
- * The strings must be NULL or NUL-terminated; `lock_out` NULL or writable.
- */
-lazy_bind_result lazy_bind_runtime_lock_new(const char *what,
-                                            const char *file,
-                                            uint32_t line,
-                                            struct lazy_bind_runtime_lock **lock_out);
-
-/**
- * Frees a runtime lock and sets `*lock` to NULL. Waits still recorded on it
- * keep what they need. Does nothing if `lock` or `*lock` is NULL.
- *
- * # Safety
- * `lock` must be NULL or point to NULL or to a lock from
- * `lazy_bind_runtime_lock_new` not freed yet, which no other thread uses.
- */
-void lazy_bind_runtime_lock_free(struct lazy_bind_runtime_lock **lock);
-
-/**
- * Reports that the calling thread now holds the lock (call it right after
- * the real lock was taken).
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `lock`.
- *
- * # Safety
- * `lock` must be NULL or a live runtime lock.
- */
-lazy_bind_result lazy_bind_runtime_lock_acquired(const struct lazy_bind_runtime_lock *lock);
-
-/**
- * Reports that no thread holds the lock (call it right before the real
- * lock is given back).
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `lock`.
- *
- * # Safety
- * `lock` must be NULL or a live runtime lock.
- */
-lazy_bind_result lazy_bind_runtime_lock_released(const struct lazy_bind_runtime_lock *lock);
-
-/**
- * Records, just before the calling thread blocks on the runtime lock
- * `lock`, that it waits for it. Engine waits then see through the lock: a
- * thread resolving entry A that waits for the lock, while its holder waits
- * for A, is a deadlock, reported to whichever thread closes the cycle
- * instead of hanging both. The holder is read whenever a thread walks the
- * graph, so a release in the meantime never makes a cycle.
- *
- * `access_file:access_line` is where the wait happens (`access_file` may
- * be NULL). On success writes an owned wait to `*wait_out`: end it with
- * `lazy_bind_external_wait_end` on this thread once the lock is acquired
- * (or the wait given up).
- *
- * # Errors
- * `LAZY_BIND_NULL_ARGUMENT` for a NULL `lock` or `wait_out`;
- * `LAZY_BIND_INVALID_UTF8`; `LAZY_BIND_DEADLOCK` when the holder is the
- * calling thread or waits, directly or through other threads, for it:
- * nothing is recorded, the runtime must fail the lock acquisition instead
- * of blocking, and `*error_out` (if not NULL) gets an owned error naming the
- * whole chain (free with `lazy_bind_error_free`).
- *
- * # Safety
- * `lock` must be NULL or a live runtime lock; `access_file` NULL or
- * NUL-terminated; the out-parameters NULL or writable.
- */
-lazy_bind_result lazy_bind_external_wait_begin(const struct lazy_bind_runtime_lock *lock,
-                                               const char *access_file,
-                                               uint32_t access_line,
-                                               struct lazy_bind_external_wait **wait_out,
-                                               struct lazy_bind_error **error_out);
-
-/**
- * Ends a wait begun by `lazy_bind_external_wait_begin`: removes it from the
- * wait-for graph, frees it and sets `*wait` to NULL. NULL or a NULLed
- * pointer does nothing.
- *
- * # Errors
- * `LAZY_BIND_INVALID_ARGUMENT`, leaving the wait recorded and `*wait`
- * untouched, when called on another thread than the one that began it.
- *
- * # Safety
- * `wait` must be NULL or point to NULL or to a wait from
- * `lazy_bind_external_wait_begin` not ended yet.
- */
-lazy_bind_result lazy_bind_external_wait_end(struct lazy_bind_external_wait **wait);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of lazy_bind: formatting, lints, the Rust, C, C++ and
-# CPython adaptor tests (all driven by `cargo test`), the CPython fork's
+# CPython adaptor tests (all driven by `cargo test`), the instruction-count
+# ceilings, the fuzz targets (60 s each), the CPython fork's
 # tests (it builds the fork), then Miri on the engine's unsafe core. This
 # is the README's test command and what CI runs.
 set -euo pipefail
@@ -14,6 +15,10 @@ echo "== cargo clippy"
 cargo clippy --all-targets --all-features -- -D warnings
 echo "== cargo test"
 cargo test --workspace --all-features
+echo "== instruction counts (callgrind; deterministic, so checked)"
+scripts/bench-instructions.sh --check
+echo "== fuzz (cargo-fuzz, AddressSanitizer; 60 s per target)"
+scripts/fuzz.sh 60
 echo "== CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"
 runtimes/cpython-fork/run-tests.sh
 echo "== cargo miri test (engine core; scaled down with cfg!(miri))"

@@ -160,6 +160,36 @@ fn stale_discarded_and_foreign_handles_are_errors() {
     assert_eq!(*engine.resolve(next).unwrap(), 6);
 }
 
+/// A cached `Entry` (what a runtime keeps in its placeholder) resolves,
+/// reads, reports its handle, and goes stale with its entry, also when a new
+/// entry takes over its slot.
+#[test]
+fn cached_entries_resolve_and_go_stale_with_their_entry() {
+    let engine: Engine<u32> = Engine::new();
+    let h = engine.create(decl("a", 1), |_| Ok(7));
+    let entry = engine.entry(h).unwrap();
+    assert_eq!(entry.handle(), h);
+    assert!(entry.get().is_none(), "pending: nothing to read yet");
+    assert_eq!(*entry.resolve_at(&Site::new("main.py", 3)).unwrap(), 7);
+    assert_eq!(entry.get(), Some(&7));
+    assert_eq!(engine.get(h), Some(&7));
+
+    let pending = engine.create(decl("b", 1), |_| Ok(8));
+    let stale = engine.entry(pending).unwrap();
+    engine.discard(pending).unwrap();
+    // The discarded entry's slot is reused at once by the next entry.
+    let next = engine.create(decl("c", 1), |_| Ok(9));
+    assert_eq!(next.index, pending.index);
+    let fresh = engine.entry(next).unwrap();
+    assert_eq!(*fresh.resolve().unwrap(), 9);
+    assert!(stale.get().is_none(), "the slot's value is another entry's");
+    assert!(matches!(stale.resolve(), Err(Error::StaleHandle { handle, .. }) if handle == pending));
+    assert!(matches!(
+        engine.entry(pending),
+        Err(Error::StaleHandle { .. })
+    ));
+}
+
 #[test]
 fn resolvers_can_create_and_resolve_other_entries() {
     let engine: Engine<String> = Engine::new();

@@ -21,9 +21,9 @@ pub use fork::ForkReport;
 use crate::trace::{EventKind, Recorder};
 use crate::{Declaration, Error, Handle, Hooks, NoHooks, ResolveError, Site, ThreadKey};
 use counters::CounterCells;
-use slot::Phase;
 #[cfg(test)]
 pub(crate) use slot::{prefix_offsets, RESOLVED};
+use slot::{Phase, ResolvedWord};
 use table::Table;
 
 /// A deferred-object table: one entry per lazy binding, each resolved by its
@@ -98,7 +98,10 @@ impl<'a, V> Resolution<'a, V> {
 pub struct Entry<'e, V> {
     engine: &'e Engine<V>,
     slot: &'e slot::Slot<V>,
-    handle: Handle,
+    /// The handle's stamp as the slot's word holds it once resolved, kept
+    /// ready so a resolved access is the load and one compare.
+    resolved: ResolvedWord,
+    index: u32,
 }
 
 impl<V> Clone for Entry<'_, V> {
@@ -112,13 +115,16 @@ impl<V> Copy for Entry<'_, V> {}
 impl<'e, V> Entry<'e, V> {
     /// The entry's handle.
     pub fn handle(&self) -> Handle {
-        self.handle
+        Handle {
+            stamp: self.resolved.stamp(),
+            index: self.index,
+        }
     }
 
     /// The value if the entry is resolved; `None` otherwise. Never blocks.
     #[inline]
     pub fn get(&self) -> Option<&'e V> {
-        self.slot.resolved(self.handle.stamp)
+        self.slot.resolved_as(self.resolved)
     }
 
     /// The value, resolving the entry first if needed; as
@@ -130,7 +136,7 @@ impl<'e, V> Entry<'e, V> {
     pub fn resolve(&self) -> Result<&'e V, Error> {
         match self.get() {
             Some(value) => Ok(value),
-            None => self.engine.resolve_slow(self.handle, None),
+            None => self.engine.resolve_slow(self.handle(), None),
         }
     }
 
@@ -142,7 +148,7 @@ impl<'e, V> Entry<'e, V> {
     pub fn resolve_at(&self, access: &Site) -> Result<&'e V, Error> {
         match self.get() {
             Some(value) => Ok(value),
-            None => self.engine.resolve_slow(self.handle, Some(access)),
+            None => self.engine.resolve_slow(self.handle(), Some(access)),
         }
     }
 }
@@ -387,7 +393,8 @@ impl<V> Engine<V> {
         Ok(Entry {
             engine: self,
             slot,
-            handle,
+            resolved: ResolvedWord::of(handle.stamp),
+            index: handle.index,
         })
     }
 

@@ -98,14 +98,42 @@ impl<V> Default for Slot<V> {
     }
 }
 
+/// What a slot's word holds once the entry with a given stamp is resolved:
+/// the stamp with [`RESOLVED`] set. Made only by [`ResolvedWord::of`], so it
+/// always has the bit; an [`Entry`](super::Entry) keeps one, so its resolved
+/// access compares the word with it directly.
+#[derive(Clone, Copy)]
+pub(crate) struct ResolvedWord(u64);
+
+impl ResolvedWord {
+    /// The resolved word of the entry with `stamp`.
+    #[inline]
+    pub(crate) fn of(stamp: u64) -> ResolvedWord {
+        ResolvedWord(stamp | RESOLVED)
+    }
+
+    /// The entry's stamp.
+    #[inline]
+    pub(crate) fn stamp(self) -> u64 {
+        self.0 & STAMP_MASK
+    }
+}
+
 impl<V> Slot<V> {
     /// The resolved value if the slot holds one for `stamp`: one acquire
     /// load and a compare.
     #[inline]
     pub(crate) fn resolved(&self, stamp: u64) -> Option<&V> {
+        self.resolved_as(ResolvedWord::of(stamp))
+    }
+
+    /// The resolved value if the slot's word is `expected`: one acquire load
+    /// and a compare.
+    #[inline]
+    pub(crate) fn resolved_as(&self, expected: ResolvedWord) -> Option<&V> {
         // Acquire pairs with the Release store in `publish`: the value is
         // fully written before the word says it is there.
-        if self.word.load(Ordering::Acquire) != stamp | RESOLVED {
+        if self.word.load(Ordering::Acquire) != expected.0 {
             return None;
         }
         // SAFETY: RESOLVED is set only after the value was written, and the

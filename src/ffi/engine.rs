@@ -45,6 +45,7 @@ pub struct lazy_bind_engine {
 /// # Safety
 /// `hooks` must be NULL or readable for `hooks->size` bytes; `engine_out`
 /// must be NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_engine_new(
     hooks: *const lazy_bind_runtime_hooks,
@@ -127,6 +128,7 @@ pub struct lazy_bind_counters {
 /// # Safety
 /// `engine` must be NULL or a live engine; `counters` must be NULL or
 /// writable for `counters->size` bytes.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_engine_counters(
     engine: *const lazy_bind_engine,
@@ -177,6 +179,7 @@ pub unsafe extern "C" fn lazy_bind_engine_counters(
 /// # Safety
 /// `engine` must be NULL or a live engine; the out-parameters must be NULL
 /// or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_resolve_all_pending(
     engine: *const lazy_bind_engine,
@@ -219,6 +222,7 @@ pub unsafe extern "C" fn lazy_bind_resolve_all_pending(
 ///
 /// # Thread-safety
 /// Not thread-safe: the caller must have exclusive use of the engine.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_engine_reclaim(
     engine: *mut lazy_bind_engine,
@@ -265,6 +269,7 @@ pub struct lazy_bind_fork_report {
 /// Call only in a forked child while it has a single thread (before it
 /// starts any). `engine` must be NULL or a live engine; `report_out` NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_after_fork_child(
     engine: *const lazy_bind_engine,

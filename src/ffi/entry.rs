@@ -177,6 +177,7 @@ pub(crate) unsafe fn declaration(
 /// `engine` must be NULL or a live engine; the strings NULL or
 /// NUL-terminated; `handle_out` NULL or writable. `resolve` and
 /// `drop_userdata` must be callable from any thread.
+#[must_use]
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lazy_bind_entry_create(
@@ -225,6 +226,7 @@ pub unsafe extern "C" fn lazy_bind_entry_create(
 ///
 /// # Safety
 /// As for `lazy_bind_entry_create`; `value` must be a live runtime object.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_entry_create_resolved(
     engine: *const lazy_bind_engine,
@@ -277,6 +279,7 @@ pub unsafe extern "C" fn lazy_bind_entry_create_resolved(
 /// # Safety
 /// `engine` must be NULL or a live engine; `access_file` NULL or
 /// NUL-terminated; the out-parameters NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_resolve(
     engine: *const lazy_bind_engine,
@@ -324,6 +327,7 @@ pub unsafe extern "C" fn lazy_bind_resolve(
 /// # Safety
 /// `engine` must be NULL or a live engine; the out-parameters NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_peek(
     engine: *const lazy_bind_engine,
@@ -382,6 +386,7 @@ pub unsafe extern "C" fn lazy_bind_peek(
 /// # Safety
 /// `engine` must be NULL or a live engine; `value` a live runtime object;
 /// `taken_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_entry_provide(
     engine: *const lazy_bind_engine,
@@ -419,6 +424,7 @@ pub unsafe extern "C" fn lazy_bind_entry_provide(
 ///
 /// # Safety
 /// `engine` must be NULL or a live engine.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_entry_discard(
     engine: *const lazy_bind_engine,
@@ -446,6 +452,7 @@ pub unsafe extern "C" fn lazy_bind_entry_discard(
 ///
 /// # Safety
 /// `engine` must be NULL or a live engine; `slot_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_engine_slot(
     engine: *const lazy_bind_engine,

@@ -219,6 +219,7 @@ pub unsafe extern "C" fn lazy_bind_error_free(error: *mut *mut lazy_bind_error) 
 ///
 /// # Safety
 /// `error` must be NULL or a live error object.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_error_kind(error: *const lazy_bind_error) -> lazy_bind_result {
     // SAFETY: forwarded to the caller.

@@ -358,6 +358,7 @@ pub struct lazy_bind_importer {
 /// # Safety
 /// `engine` must be NULL or a live engine; `hooks` NULL or readable for
 /// `hooks->size` bytes; `importer_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_importer_new(
     engine: *const lazy_bind_engine,
@@ -456,6 +457,7 @@ unsafe fn defer(
 /// # Safety
 /// `importer` must be NULL or a live importer; the strings NULL or
 /// NUL-terminated; the out-parameters NULL or writable.
+#[must_use]
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lazy_bind_importer_defer_import(
@@ -494,6 +496,7 @@ pub unsafe extern "C" fn lazy_bind_importer_defer_import(
 ///
 /// # Safety
 /// As for `lazy_bind_importer_defer_import`.
+#[must_use]
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lazy_bind_importer_defer_import_as(
@@ -549,6 +552,7 @@ pub unsafe extern "C" fn lazy_bind_importer_defer_import_as(
 /// NUL-terminated; `names` (and `aliases`, if not NULL) readable for
 /// `names_len` pointers; `handles_out` writable for `names_len` handles;
 /// `error_message_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lazy_bind_importer_defer_from(
@@ -621,6 +625,7 @@ pub unsafe extern "C" fn lazy_bind_importer_defer_from(
 /// # Safety
 /// The strings must be NULL or NUL-terminated; the out-parameters NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_resolve_name(
     package: *const c_char,
@@ -652,6 +657,7 @@ pub unsafe extern "C" fn lazy_bind_resolve_name(
 /// # Safety
 /// `importer` must be NULL or a live importer; `hydrated_out` NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_importer_hydrate(
     importer: *const lazy_bind_importer,
@@ -680,6 +686,7 @@ pub unsafe extern "C" fn lazy_bind_importer_hydrate(
 /// # Safety
 /// `importer` must be NULL or a live importer; the out-parameters NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_importer_validate(
     importer: *const lazy_bind_importer,
@@ -713,6 +720,7 @@ pub unsafe extern "C" fn lazy_bind_importer_validate(
 /// # Safety
 /// `importer` must be NULL or a live importer; `forgotten_out` NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_importer_forget_namespace(
     importer: *const lazy_bind_importer,

@@ -17,28 +17,51 @@
 //!   callback that fails with the status of a lazy_bind call that failed
 //!   inside it passes that call's engine error up unchanged.
 //!
-//! One file per area of the Rust API (`engine`, `entry`, `error`,
-//! `imports`, `native`, `policy`, `trace`, `wait`, `version`), plus the
-//! plumbing they share (`boundary`, `result`, `runtime`, `string`,
-//! `nested`). A new area gets a new file beside these.
+//! One file per area of the Rust API, plus the plumbing they share
+//! (`boundary`, `result`, `runtime`, `string`, `nested`); a new area gets a
+//! new file beside these.
+//!
+//! The order of the `mod` lines below is the order of the header's
+//! functions (cbindgen keeps source order): the order a C user meets them.
+//! Each group is one section of the header, headed by a banner made from
+//! its modules' first doc paragraphs (`tests/header.rs` lists the sections
+//! and fails when they and this order disagree).
 
 // Types exported to C carry their C names.
 #![allow(non_camel_case_types)]
 
-mod boundary;
+// Engine.
 mod engine;
-mod entry;
-mod error;
-mod imports;
-mod native;
-mod nested;
-mod policy;
-mod result;
-mod runtime;
-mod string;
-mod trace;
 mod version;
+
+// Entries.
+mod entry;
+
+// Errors.
+mod error;
+mod result;
+mod string;
+
+// Hooks.
+mod runtime;
 mod wait;
+
+// Policy.
+mod policy;
+
+// Imports.
+mod imports;
+
+// Trace.
+mod trace;
+
+// Native.
+mod native;
+
+// No C names: the panic boundary and argument checks, and the errors of
+// lazy_bind calls nested in C callbacks.
+mod boundary;
+mod nested;
 
 pub use result::lazy_bind_result;
 

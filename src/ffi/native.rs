@@ -38,6 +38,7 @@ pub struct lazy_bind_native {
 ///
 /// # Safety
 /// `native_out` must be NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_native_new(
     native_out: *mut *mut lazy_bind_native,
@@ -99,6 +100,7 @@ unsafe fn access(file: *const c_char, line: u32) -> Result<Option<Site>, lazy_bi
 /// guarantees that running them is sound on whichever thread first accesses
 /// the entry, at whatever time, and that the file found at `path` then is
 /// the library the caller vetted.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_native_defer_library(
     native: *const lazy_bind_native,
@@ -140,6 +142,7 @@ pub unsafe extern "C" fn lazy_bind_native_defer_library(
 /// # Safety
 /// `native` must be NULL or a live binder; the strings NULL or
 /// NUL-terminated; `symbol_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_native_defer_symbol(
     native: *const lazy_bind_native,
@@ -192,6 +195,7 @@ pub unsafe extern "C" fn lazy_bind_native_defer_symbol(
 /// # Safety
 /// `native` must be NULL or a live binder; `access_file` NULL or
 /// NUL-terminated; the out-parameters NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_native_symbol(
     native: *const lazy_bind_native,
@@ -243,6 +247,7 @@ pub unsafe extern "C" fn lazy_bind_native_symbol(
 /// # Safety
 /// `native` must be NULL or a live binder; `access_file` NULL or
 /// NUL-terminated; `error_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_native_load(
     native: *const lazy_bind_native,

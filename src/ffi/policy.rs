@@ -255,6 +255,7 @@ fn load_status(error: &LoadError) -> lazy_bind_result {
 /// # Safety
 /// `text` must be NULL or NUL-terminated; the out-parameters NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_parse(
     text: *const c_char,
@@ -301,6 +302,7 @@ pub unsafe extern "C" fn lazy_bind_policy_parse(
 /// # Thread-safety
 /// Reads the process environment: do not call it while another thread
 /// changes the environment (`setenv`).
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_from_env(
     policy_out: *mut *mut lazy_bind_policy,
@@ -353,6 +355,7 @@ pub unsafe extern "C" fn lazy_bind_policy_free(policy: *mut *mut lazy_bind_polic
 ///
 /// # Safety
 /// `policy` must be NULL or a live policy.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_set_mode(
     policy: *const lazy_bind_policy,
@@ -388,6 +391,7 @@ pub unsafe extern "C" fn lazy_bind_policy_set_mode(
 /// # Thread-safety
 /// May run while other threads decide with the policy: each decision sees
 /// the rules before or after, never a mix.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_add_rules(
     policy: *const lazy_bind_policy,
@@ -420,6 +424,7 @@ pub unsafe extern "C" fn lazy_bind_policy_add_rules(
 ///
 /// # Safety
 /// `policy` must be NULL or a live policy; `mode_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_mode(
     policy: *const lazy_bind_policy,
@@ -459,6 +464,7 @@ pub unsafe extern "C" fn lazy_bind_policy_mode(
 /// `policy` must be NULL or a live policy; the strings NULL or
 /// NUL-terminated; `fromlist` NULL or readable for `fromlist_len` pointers;
 /// `defer_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_decide(
     policy: *const lazy_bind_policy,
@@ -502,6 +508,7 @@ pub unsafe extern "C" fn lazy_bind_policy_decide(
 ///
 /// # Safety
 /// As for `lazy_bind_policy_decide`; `explanation_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lazy_bind_policy_explain(
@@ -558,6 +565,7 @@ pub unsafe extern "C" fn lazy_bind_policy_explain(
 /// # Thread-safety
 /// The filter is called from many threads at once (every thread that
 /// decides an import).
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_set_filter(
     policy: *const lazy_bind_policy,
@@ -587,6 +595,7 @@ pub unsafe extern "C" fn lazy_bind_policy_set_filter(
 ///
 /// # Thread-safety
 /// Affects only the calling thread; leave on the same thread.
+#[must_use]
 #[no_mangle]
 pub extern "C" fn lazy_bind_eager_scope_enter() -> lazy_bind_result {
     boundary::status(|| {
@@ -603,6 +612,7 @@ pub extern "C" fn lazy_bind_eager_scope_enter() -> lazy_bind_result {
 ///
 /// # Thread-safety
 /// Affects only the calling thread.
+#[must_use]
 #[no_mangle]
 pub extern "C" fn lazy_bind_eager_scope_leave() -> lazy_bind_result {
     boundary::status(|| leave_eager_scope().map_err(|_| LAZY_BIND_INVALID_ARGUMENT))
@@ -629,6 +639,7 @@ pub extern "C" fn lazy_bind_eager_scope_leave() -> lazy_bind_result {
 /// An import decided on another thread just before the mode changed may
 /// still be deferred while the engine drains; switch where no imports run,
 /// or call again until nothing is pending.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_policy_disable(
     policy: *const lazy_bind_policy,

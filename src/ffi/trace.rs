@@ -35,6 +35,7 @@ pub struct lazy_bind_recorder {
 ///
 /// # Safety
 /// `recorder_out` must be NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_recorder_new(
     capacity: usize,
@@ -80,6 +81,7 @@ pub unsafe extern "C" fn lazy_bind_recorder_free(recorder: *mut *mut lazy_bind_r
 /// # Safety
 /// `engine` must be NULL or a live engine; `recorder` NULL or a live
 /// recorder.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_engine_set_recorder(
     engine: *const lazy_bind_engine,
@@ -108,6 +110,7 @@ pub unsafe extern "C" fn lazy_bind_engine_set_recorder(
 /// # Safety
 /// `recorder` must be NULL or a live recorder; the strings NULL or
 /// NUL-terminated.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_recorder_record_policy_decision(
     recorder: *const lazy_bind_recorder,
@@ -140,6 +143,7 @@ pub unsafe extern "C" fn lazy_bind_recorder_record_policy_decision(
 /// # Safety
 /// `recorder` must be NULL or a live recorder; `dropped_out` NULL or
 /// writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_recorder_dropped(
     recorder: *const lazy_bind_recorder,
@@ -163,6 +167,7 @@ pub unsafe extern "C" fn lazy_bind_recorder_dropped(
 ///
 /// # Safety
 /// `recorder` must be NULL or a live recorder; `count_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_recorder_event_count(
     recorder: *const lazy_bind_recorder,
@@ -190,6 +195,7 @@ pub unsafe extern "C" fn lazy_bind_recorder_event_count(
 /// # Safety
 /// `recorder` must be NULL or a live recorder; `engine` NULL or a live
 /// engine; `report_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_importtime_report(
     recorder: *const lazy_bind_recorder,
@@ -223,6 +229,7 @@ pub unsafe extern "C" fn lazy_bind_importtime_report(
 /// # Safety
 /// `recorder` must be NULL or a live recorder; `path` NULL or
 /// NUL-terminated.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_write_chrome_trace(
     recorder: *const lazy_bind_recorder,
@@ -249,6 +256,7 @@ pub unsafe extern "C" fn lazy_bind_write_chrome_trace(
 ///
 /// # Safety
 /// `engine` must be NULL or a live engine; `report_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_never_resolved_report(
     engine: *const lazy_bind_engine,

@@ -45,6 +45,7 @@ pub struct lazy_bind_external_wait {
 ///
 /// # Safety
 /// The strings must be NULL or NUL-terminated; `lock_out` NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_runtime_lock_new(
     what: *const c_char,
@@ -86,6 +87,7 @@ pub unsafe extern "C" fn lazy_bind_runtime_lock_free(lock: *mut *mut lazy_bind_r
 ///
 /// # Safety
 /// `lock` must be NULL or a live runtime lock.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_runtime_lock_acquired(
     lock: *const lazy_bind_runtime_lock,
@@ -105,6 +107,7 @@ pub unsafe extern "C" fn lazy_bind_runtime_lock_acquired(
 ///
 /// # Safety
 /// `lock` must be NULL or a live runtime lock.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_runtime_lock_released(
     lock: *const lazy_bind_runtime_lock,
@@ -139,6 +142,7 @@ pub unsafe extern "C" fn lazy_bind_runtime_lock_released(
 /// # Safety
 /// `lock` must be NULL or a live runtime lock; `access_file` NULL or
 /// NUL-terminated; the out-parameters NULL or writable.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_external_wait_begin(
     lock: *const lazy_bind_runtime_lock,
@@ -181,6 +185,7 @@ pub unsafe extern "C" fn lazy_bind_external_wait_begin(
 /// # Safety
 /// `wait` must be NULL or point to NULL or to a wait from
 /// `lazy_bind_external_wait_begin` not ended yet.
+#[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lazy_bind_external_wait_end(
     wait: *mut *mut lazy_bind_external_wait,

@@ -1249,7 +1249,10 @@ init_main(const PyConfig *config)
         }
     }
     uint32_t mode = LAZY_BIND_MODE_NORMAL;
-    lazy_bind_policy_mode(lazy.policy, &mode);
+    status = lazy_bind_policy_mode(lazy.policy, &mode);
+    if (status != LAZY_BIND_OK) {
+        return init_error("lazy_bind_policy_mode", status);
+    }
     char *chosen = xoption(config, L"lazy_imports");
     const char *env = config->use_environment ? getenv("PYTHON_LAZY_IMPORTS") : NULL;
     const char *text = chosen != NULL ? chosen : (env != NULL && *env ? env : NULL);
@@ -1266,7 +1269,10 @@ init_main(const PyConfig *config)
         mode = (uint32_t)parsed;
     }
     PyMem_RawFree(chosen);
-    lazy_bind_policy_set_mode(lazy.policy, mode);
+    status = lazy_bind_policy_set_mode(lazy.policy, mode);
+    if (status != LAZY_BIND_OK) {
+        return init_error("lazy_bind_policy_set_mode", status);
+    }
     lazy.mode = mode;
 
     lazy.trace_path = xoption(config, L"lazy_imports_trace");
@@ -1352,15 +1358,22 @@ _PyLazyImports_AfterForkChild(void)
     if (lazy_bind_after_fork_child(_PyLazyImports_engine, &report) != LAZY_BIND_OK ||
         report.allocation_lost)
     {
-        /* No new entry may be created in this engine: stay eager. */
+        /* No new entry may be created in this engine: stay eager. The
+         * policy is live (the parent made it), so this cannot fail; the
+         * fork's own mode already says none either way. */
         lazy.mode = LAZY_BIND_MODE_NONE;
-        lazy_bind_policy_set_mode(lazy.policy, LAZY_BIND_MODE_NONE);
+        if (lazy_bind_policy_set_mode(lazy.policy, LAZY_BIND_MODE_NONE) != LAZY_BIND_OK) {
+            lazy.mode = LAZY_BIND_MODE_NONE;
+        }
     }
     /* The recorder's lock may have been held by a vanished thread, and the
-     * trace and report belong to the parent: the child records nothing. */
+     * trace and report belong to the parent: the child records nothing.
+     * Detaching from a live engine cannot fail; if it did, the recorder
+     * stays attached and is only never written out. */
     if (lazy.recorder != NULL) {
-        lazy_bind_engine_set_recorder(_PyLazyImports_engine, NULL);
-        lazy.recorder = NULL;
+        if (lazy_bind_engine_set_recorder(_PyLazyImports_engine, NULL) == LAZY_BIND_OK) {
+            lazy.recorder = NULL;
+        }
     }
     lazy.trace_path = NULL;
     lazy.report = 0;

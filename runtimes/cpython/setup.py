@@ -4,8 +4,9 @@ The crate lives two directories up (override with LAZY_BIND_REPO=/path). The
 build runs `cargo build --release --lib` with CARGO_TARGET_DIR set to
 `<repo>/target/cpython-adaptor` (its own directory, so it never waits for a
 `cargo test` that holds the main target directory's lock), then links
-`liblazy_bind.a` into the extension. The C source includes only
-`include/lazy_bind.h` besides Python.h.
+`liblazy_bind.a` into the extension. The C sources include only
+`include/lazy_bind.h` and `runtimes/cpython-common/lazy_bind_cpython.h`
+besides Python.h.
 """
 
 import os
@@ -42,9 +43,19 @@ class BuildWithCargo(build_ext):
 
 native = Extension(
     "lazy_bind._native",
-    sources=["src/lazy_bind/_native.c"],
+    sources=[
+        "src/lazy_bind/_native.c",
+        "src/lazy_bind/_context.c",
+        "src/lazy_bind/_importer.c",
+        "src/lazy_bind/_placeholder.c",
+    ],
+    depends=["src/lazy_bind/_native.h"],
     include_dirs=[str(REPO / "include"), str(REPO / "runtimes" / "cpython-common")],
-    extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers"],
+    # The C files share symbols (_native.h) that stay private to the module.
+    extra_compile_args=[
+        "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers",
+        "-fvisibility=hidden",
+    ],
     extra_objects=[str(ARCHIVE)],
     # The native libraries Rust's standard library needs, and keep the
     # crate's symbols private to this extension.

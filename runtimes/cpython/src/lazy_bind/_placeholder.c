@@ -2,9 +2,9 @@
  *
  * A placeholder is a types.ModuleType subclass of the same layout (so
  * `isinstance(placeholder, types.ModuleType)` holds and its class can be
- * set back to ModuleType). Until it is resolved its own namespace holds one
- * private item, its state: the engine handle of its binding, the module it
- * stands for, and the namespace slot it is bound to.
+ * set back to ModuleType). Until it is resolved its own namespace holds two
+ * private items: its state (the engine handle of its binding, the module it
+ * stands for, the name it is bound to) and the namespace it is bound in.
  *
  * The first attribute access (read, write or delete) resolves the binding
  * through the engine (lazy_bind_resolve: one thread imports, the others wait
@@ -20,68 +20,66 @@
 
 /* ---- the state ------------------------------------------------------------ */
 
+/* What a placeholder stands for. It holds no object that can be part of a
+ * reference cycle (strings only), so it is not tracked by the cycle
+ * collector: a placeholder costs the collector its module and namespace
+ * only. The namespace the placeholder is bound in, which does make a cycle
+ * (it holds the placeholder), is kept under its own key in the
+ * placeholder's namespace, where the collector sees it. */
 typedef struct {
   PyObject_HEAD
   lazy_bind_handle handle;
-  PyObject *name;    /* the module the placeholder stands for */
-  PyObject *globals; /* the namespace it is bound in */
-  PyObject *bound;   /* the name it is bound to there */
-  PyObject *file;    /* the declaration's file */
-  int line;          /* the declaration's line */
-  bool package;      /* bound by `import a...`, standing for the top package */
+  PyObject *name;  /* the module the placeholder stands for */
+  PyObject *bound; /* the name it is bound to in its namespace */
+  PyObject *file;  /* the declaration's file */
+  int line;        /* the declaration's line */
+  bool package;    /* bound by `import a...`, standing for the top package */
 } State;
 
-static int State_traverse(State *self, visitproc visit, void *arg) {
-  Py_VISIT(self->name);
-  Py_VISIT(self->globals);
-  Py_VISIT(self->bound);
-  Py_VISIT(self->file);
-  return 0;
-}
-
-static int State_clear(State *self) {
-  Py_CLEAR(self->name);
-  Py_CLEAR(self->globals);
-  Py_CLEAR(self->bound);
-  Py_CLEAR(self->file);
-  return 0;
-}
-
 static void State_dealloc(State *self) {
-  PyObject_GC_UnTrack(self);
-  State_clear(self);
-  PyObject_GC_Del(self);
+  Py_XDECREF(self->name);
+  Py_XDECREF(self->bound);
+  Py_XDECREF(self->file);
+  PyObject_Free(self);
 }
 
 static PyTypeObject StateType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lazy_bind._native.PlaceholderState",
     .tp_basicsize = sizeof(State),
     .tp_dealloc = (destructor)State_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = PyDoc_STR("The state of an unresolved LazyModule."),
-    .tp_traverse = (traverseproc)State_traverse,
-    .tp_clear = (inquiry)State_clear,
 };
 
-/* The key of the state in a placeholder's namespace, and "__class__". */
+/* The keys of the state and of the namespace in a placeholder's namespace,
+ * and "__class__". */
 static PyObject *state_key;
+static PyObject *globals_key;
 static PyObject *class_key;
 
 static PyTypeObject *LazyModuleType;
 
-/* The state of `self` (borrowed), or NULL once resolved (with an exception
- * set if reading the namespace failed). */
-static State *state_of(PyObject *self) {
-  PyObject *state = PyDict_GetItemWithError(PyModule_GetDict(self), state_key);
-  return state != NULL && Py_IS_TYPE(state, &StateType) ? (State *)state : NULL;
+/* The state of `self` and the namespace it is bound in (both borrowed), or
+ * false once resolved (with an exception set if reading failed). */
+static bool parts_of(PyObject *self, State **state_out, PyObject **globals_out) {
+  PyObject *namespace = PyModule_GetDict(self);
+  PyObject *state = PyDict_GetItemWithError(namespace, state_key);
+  if (state == NULL || !Py_IS_TYPE(state, &StateType)) {
+    return false;
+  }
+  PyObject *globals = PyDict_GetItemWithError(namespace, globals_key);
+  if (globals == NULL || !PyDict_Check(globals)) {
+    return false;
+  }
+  *state_out = (State *)state;
+  *globals_out = globals;
+  return true;
 }
 
 bool adaptor_placeholder_handle(PyObject *value, lazy_bind_handle *handle_out) {
-  if (!Py_IS_TYPE(value, LazyModuleType)) {
-    return false;
-  }
-  State *state = state_of(value);
-  if (state == NULL) {
+  State *state;
+  PyObject *globals;
+  if (!Py_IS_TYPE(value, LazyModuleType) || !parts_of(value, &state, &globals)) {
     PyErr_Clear();
     return false;
   }
@@ -92,15 +90,13 @@ bool adaptor_placeholder_handle(PyObject *value, lazy_bind_handle *handle_out) {
 }
 
 bool adaptor_placeholder_is_package_of(PyObject *value, PyObject *globals) {
-  if (!Py_IS_TYPE(value, LazyModuleType)) {
-    return false;
-  }
-  State *state = state_of(value);
-  if (state == NULL) {
+  State *state;
+  PyObject *bound_in;
+  if (!Py_IS_TYPE(value, LazyModuleType) || !parts_of(value, &state, &bound_in)) {
     PyErr_Clear();
     return false;
   }
-  return state->package && state->globals == globals;
+  return state->package && bound_in == globals;
 }
 
 PyObject *adaptor_placeholder_new(lazy_bind_handle handle, PyObject *name, PyObject *globals,
@@ -109,20 +105,20 @@ PyObject *adaptor_placeholder_new(lazy_bind_handle handle, PyObject *name, PyObj
   if (self == NULL) {
     return NULL;
   }
-  State *state = PyObject_GC_New(State, &StateType);
+  State *state = PyObject_New(State, &StateType);
   if (state == NULL) {
     Py_DECREF(self);
     return NULL;
   }
   state->handle = handle;
   state->name = Py_NewRef(name);
-  state->globals = Py_NewRef(globals);
   state->bound = Py_NewRef(bound);
   state->file = Py_NewRef(file);
   state->line = line;
   state->package = package;
-  PyObject_GC_Track(state);
-  int failed = PyDict_SetItem(PyModule_GetDict(self), state_key, (PyObject *)state);
+  PyObject *namespace = PyModule_GetDict(self);
+  int failed = PyDict_SetItem(namespace, state_key, (PyObject *)state) < 0 ||
+               PyDict_SetItem(namespace, globals_key, globals) < 0;
   Py_DECREF(state);
   if (failed) {
     Py_DECREF(self);
@@ -136,8 +132,8 @@ PyObject *adaptor_placeholder_new(lazy_bind_handle handle, PyObject *name, PyObj
 /* Replaces the binding's slot with `real` if it still holds a placeholder
  * for the same binding (the compare-and-replace of the rebind contract; the
  * GIL makes it one step). Returns 0 or -1. */
-static int rebind(const State *state, PyObject *real) {
-  PyObject *slot = PyDict_GetItemWithError(state->globals, state->bound);
+static int rebind(const State *state, PyObject *globals, PyObject *real) {
+  PyObject *slot = PyDict_GetItemWithError(globals, state->bound);
   if (slot == NULL) {
     return PyErr_Occurred() ? -1 : 0;
   }
@@ -146,7 +142,7 @@ static int rebind(const State *state, PyObject *real) {
       held.index != state->handle.index) {
     return 0;
   }
-  return PyDict_SetItem(state->globals, state->bound, real);
+  return PyDict_SetItem(globals, state->bound, real);
 }
 
 /* Makes `self` share `real`'s namespace and turns it into a plain module,
@@ -154,7 +150,9 @@ static int rebind(const State *state, PyObject *real) {
  * that replaced its sys.modules entry): then `self` stays a placeholder and
  * every access goes through the (resolved) binding. Returns 0 or -1. */
 static int adopt(PyObject *self, const State *state, PyObject *real) {
-  if (state_of(self) != state) {
+  State *current;
+  PyObject *globals;
+  if (!parts_of(self, &current, &globals) || current != state) {
     return PyErr_Occurred() ? -1 : 0;
   }
   if (!PyModule_Check(real)) {
@@ -173,9 +171,10 @@ static int adopt(PyObject *self, const State *state, PyObject *real) {
   return 0;
 }
 
-/* Resolves the binding of `self` (whose state is `state`), rebinds its slot
- * and adopts the module; returns the module (a new reference) or NULL. */
-static PyObject *resolve(PyObject *self, State *state) {
+/* Resolves the binding of `self` (whose state is `state`, bound in
+ * `globals`), rebinds its slot and adopts the module; returns the module (a
+ * new reference) or NULL. */
+static PyObject *resolve(PyObject *self, State *state, PyObject *globals) {
   /* The access site: the innermost Python frame, if any (C code with no
    * Python frame under it may touch a placeholder too). */
   PyFrameObject *frame = PyEval_GetFrame();
@@ -215,7 +214,7 @@ static PyObject *resolve(PyObject *self, State *state) {
     return NULL;
   }
   PyObject *real = Py_NewRef((PyObject *)value);
-  if (rebind(state, real) < 0 || adopt(self, state, real) < 0) {
+  if (rebind(state, globals, real) < 0 || adopt(self, state, real) < 0) {
     Py_DECREF(real);
     return NULL;
   }
@@ -224,16 +223,28 @@ static PyObject *resolve(PyObject *self, State *state) {
 
 /* ---- the type ------------------------------------------------------------- */
 
-static PyObject *LazyModule_getattro(PyObject *self, PyObject *attr) {
-  State *state = state_of(self);
-  if (state == NULL) {
-    return PyErr_Occurred() ? NULL : PyModule_Type.tp_getattro(self, attr);
+/* Resolves `self` if it is still a placeholder: 1 with the module in
+ * *real, 0 if it is resolved already, -1 on error. */
+static int resolve_if_pending(PyObject *self, PyObject **real) {
+  State *state;
+  PyObject *globals;
+  if (!parts_of(self, &state, &globals)) {
+    return PyErr_Occurred() ? -1 : 0;
   }
+  /* Resolution runs code that may replace the namespace holding them. */
   Py_INCREF(state);
-  PyObject *real = resolve(self, state);
+  Py_INCREF(globals);
+  *real = resolve(self, state, globals);
   Py_DECREF(state);
-  if (real == NULL) {
-    return NULL;
+  Py_DECREF(globals);
+  return *real != NULL ? 1 : -1;
+}
+
+static PyObject *LazyModule_getattro(PyObject *self, PyObject *attr) {
+  PyObject *real = NULL;
+  int pending = resolve_if_pending(self, &real);
+  if (pending <= 0) {
+    return pending < 0 ? NULL : PyModule_Type.tp_getattro(self, attr);
   }
   PyObject *value = PyObject_GetAttr(real, attr);
   Py_DECREF(real);
@@ -241,15 +252,10 @@ static PyObject *LazyModule_getattro(PyObject *self, PyObject *attr) {
 }
 
 static int LazyModule_setattro(PyObject *self, PyObject *attr, PyObject *value) {
-  State *state = state_of(self);
-  if (state == NULL) {
-    return PyErr_Occurred() ? -1 : PyModule_Type.tp_setattro(self, attr, value);
-  }
-  Py_INCREF(state);
-  PyObject *real = resolve(self, state);
-  Py_DECREF(state);
-  if (real == NULL) {
-    return -1;
+  PyObject *real = NULL;
+  int pending = resolve_if_pending(self, &real);
+  if (pending <= 0) {
+    return pending < 0 ? -1 : PyModule_Type.tp_setattro(self, attr, value);
   }
   int result = PyObject_SetAttr(real, attr, value); /* value NULL: delete */
   Py_DECREF(real);
@@ -257,8 +263,9 @@ static int LazyModule_setattro(PyObject *self, PyObject *attr, PyObject *value) 
 }
 
 static PyObject *LazyModule_repr(PyObject *self) {
-  State *state = state_of(self);
-  if (state == NULL) {
+  State *state;
+  PyObject *globals;
+  if (!parts_of(self, &state, &globals)) {
     return PyErr_Occurred() ? NULL : PyModule_Type.tp_repr(self);
   }
   return PyUnicode_FromFormat("<lazy module %R (not imported yet)>", state->name);
@@ -274,8 +281,9 @@ int adaptor_placeholder_init(PyObject *module) {
     return -1;
   }
   state_key = PyUnicode_InternFromString("__lazy_bind_state__");
+  globals_key = PyUnicode_InternFromString("__lazy_bind_namespace__");
   class_key = PyUnicode_InternFromString("__class__");
-  if (state_key == NULL || class_key == NULL) {
+  if (state_key == NULL || globals_key == NULL || class_key == NULL) {
     return -1;
   }
   /* The dealloc of a ModuleType subclass made by a class statement

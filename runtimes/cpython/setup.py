@@ -49,7 +49,8 @@ native = Extension(
         "src/lazy_bind/_importer.c",
         "src/lazy_bind/_placeholder.c",
     ],
-    depends=["src/lazy_bind/_native.h"],
+    # The archive too: a rebuilt crate must be linked in again.
+    depends=["src/lazy_bind/_native.h", str(ARCHIVE)],
     include_dirs=[str(REPO / "include"), str(REPO / "runtimes" / "cpython-common")],
     # The C files share symbols (_native.h) that stay private to the module.
     extra_compile_args=[

@@ -229,9 +229,13 @@ static PyObject *wait_for(PyObject *name, PyObject *file, int line, PyObject *ow
   PyObject *waiter = NULL;
   if (PyObject_SetItem(resolving, name, owner_ident) == 0) {
     waiter = PyObject_CallMethod(locks, "waiting_for", "OOi", name, file, line);
+    /* The entry goes whether waiting_for raised or not (its error stays). */
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
     if (PyObject_DelItem(resolving, name) < 0) {
-      Py_CLEAR(waiter);
+      PyErr_WriteUnraisable(resolving);
     }
+    PyErr_Restore(type, value, traceback);
   }
   Py_DECREF(resolving);
   return waiter;

@@ -100,6 +100,21 @@ fn imports_of_one_package_in_one_namespace_share_one_entry() {
 }
 
 #[test]
+fn a_repeated_submodule_joins_once_and_keeps_statement_order() {
+    let fake = Fake::new();
+    fake.empty("a").empty("a.b").empty("a.c");
+    let (fake, _importer) = fake.start();
+    let main = fake.main();
+    for (line, target) in ["a.c", "a.b", "a.c", "a.b"].into_iter().enumerate() {
+        fake.run(&main, &import(target, line as u32 + 1));
+    }
+    fake.load(&main, "a").unwrap();
+    let names: Vec<String> = fake.calls().into_iter().map(|(name, _)| name).collect();
+    // The package, then each submodule's chain once, in statement order.
+    assert_eq!(names, ["a", "a", "a.c", "a", "a.b"]);
+}
+
+#[test]
 fn a_submodule_joining_during_resolution_is_still_imported() {
     // `a`'s body runs while main's entry for `a` is being resolved and
     // defers `import a.late` into main: it joins the entry being resolved.

@@ -4,8 +4,9 @@ The crate lives two directories up (override with LAZY_BIND_REPO=/path). The
 build runs `cargo build --release --lib` with CARGO_TARGET_DIR set to
 `<repo>/target/cpython-adaptor` (its own directory, so it never waits for a
 `cargo test` that holds the main target directory's lock), then links
-`liblazy_bind.a` into the extension. The C source includes only
-`include/lazy_bind.h` besides Python.h.
+`liblazy_bind.a` into the extension. The C sources include only
+`include/lazy_bind.h` and `runtimes/cpython-common/lazy_bind_cpython.h`
+besides Python.h.
 """
 
 import os
@@ -42,15 +43,26 @@ class BuildWithCargo(build_ext):
 
 native = Extension(
     "lazy_bind._native",
-    sources=["src/lazy_bind/_native.c"],
-    include_dirs=[str(REPO / "include"), str(REPO / "runtimes" / "cpython-common")],
-    # Rebuilt when the headers or the library change, not only the source.
+    sources=[
+        "src/lazy_bind/_native.c",
+        "src/lazy_bind/_context.c",
+        "src/lazy_bind/_importer.c",
+        "src/lazy_bind/_placeholder.c",
+    ],
+    # Rebuilt when a header changes, and relinked when the crate's archive
+    # does, not only when a source does.
     depends=[
+        "src/lazy_bind/_native.h",
         str(REPO / "include" / "lazy_bind.h"),
         str(REPO / "runtimes" / "cpython-common" / "lazy_bind_cpython.h"),
         str(ARCHIVE),
     ],
-    extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers"],
+    include_dirs=[str(REPO / "include"), str(REPO / "runtimes" / "cpython-common")],
+    # The C files share symbols (_native.h) that stay private to the module.
+    extra_compile_args=[
+        "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers",
+        "-fvisibility=hidden",
+    ],
     extra_objects=[str(ARCHIVE)],
     # The native libraries Rust's standard library needs, and keep the
     # crate's symbols private to this extension.

@@ -158,11 +158,10 @@ impl PythonRuntime {
             scratch: scratch.into(),
             pass_policy: true,
             // The stock adaptor imports the module of a `from` import at the
-            // statement (its own imports stay lazy), and names a circular
-            // import met through a lazy binding as a cycle.
+            // statement (its own imports stay lazy).
             semantics: Semantics {
                 defer_from_imports: false,
-                lazy_cycle_on_partial_module: true,
+                lazy_cycle_on_partial_module: false,
             },
         }
     }

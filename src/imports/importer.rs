@@ -123,9 +123,7 @@ impl<R: ImportRuntime> Importer<R> {
             let mut state = submodules.lock();
             if !state.closed && self.unresolved(*handle) {
                 if let Some(name) = submodule {
-                    if !state.names.contains(&name) {
-                        state.names.push(name);
-                    }
+                    state.add(name);
                 }
                 return Binding {
                     name: top.into(),
@@ -134,7 +132,9 @@ impl<R: ImportRuntime> Importer<R> {
             }
         }
         let submodules = Arc::new(Submodules::default());
-        submodules.lock().names.extend(submodule);
+        if let Some(name) = submodule {
+            submodules.lock().add(name);
+        }
         let target = Target::Package {
             top: top.into(),
             submodules,

@@ -1,6 +1,6 @@
 //! Which names of which namespace are bound to which entries.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::{Declaration, Handle};
@@ -64,9 +64,21 @@ pub(crate) struct Submodules {
 pub(crate) struct SubmoduleState {
     /// Absolute names, in the order the statements were deferred.
     pub(crate) names: Vec<Arc<str>>,
+    /// The same names, so that joining is O(1) however many submodules a
+    /// package binding has.
+    seen: HashSet<Arc<str>>,
     /// Set once the entry got its value (resolved or hydrated): no further
     /// submodule can join it, a later statement gets a fresh entry.
     pub(crate) closed: bool,
+}
+
+impl SubmoduleState {
+    /// Adds the submodule `name` unless it is there already.
+    pub(crate) fn add(&mut self, name: Arc<str>) {
+        if self.seen.insert(Arc::clone(&name)) {
+            self.names.push(name);
+        }
+    }
 }
 
 impl Submodules {

@@ -108,27 +108,37 @@ class Threads(LazyTestCase):
         self.assertIn("deadlock", kinds, out)
         message = next(v[1] for v in out.values() if isinstance(v, list) and v[0] == "deadlock")
         self.assertIn("shared.py", message)
-        # A cycle of entry waits only stays the engine's to report (the
-        # walk through importlib's `_blocking_on` leaves it alone).
+        # A cycle of entry waits only is the engine's to report, with the
+        # whole chain.
         self.assertTrue(message.startswith("lazy binding deadlock at "), message)
 
     # A thread blocks for one of these two reasons; `settle` makes the later
-    # step wait (up to 5 s) until the earlier wait shows: a wait on a module
-    # lock in importlib's own `_blocking_on`, a wait on an entry as a thread
-    # whose current frame is the line that touches the lazy name (then a
-    # short pause for it to block).
+    # step wait (up to 5 s) until the earlier wait shows in the threads'
+    # stacks (then a short pause for it to block): a wait on an entry as a
+    # thread whose innermost frame is line 6 of the `_m` module (the line
+    # that touches the lazy name; the wait itself is in C), a wait on a
+    # module lock as a thread inside `_ModuleLock.acquire` called from line
+    # 5 of the `_a` module (its `from ..._m import VALUE`).
     SYNC = """
-        import sys, threading, time, _frozen_importlib
+        import sys, threading, time
         a_entered, m_entered = threading.Event(), threading.Event()
         first = ["entry"]
 
+        def at(frame, suffix, line):
+            return frame.f_code.co_filename.endswith(suffix) and frame.f_lineno == line
+
         def entry_wait_started():
-            return any(frame.f_code.co_filename.endswith("_m.py") and frame.f_lineno == 6
-                       for frame in sys._current_frames().values())
+            return any(at(frame, "_m.py", 6) for frame in sys._current_frames().values())
 
         def module_lock_wait_started():
-            return any(type(lock).__name__ == "_ModuleLock"
-                       for lock in list(_frozen_importlib._blocking_on.values()))
+            for frame in sys._current_frames().values():
+                if frame.f_code.co_name != "acquire":
+                    continue
+                while frame is not None and not at(frame, "_a.py", 5):
+                    frame = frame.f_back
+                if frame is not None:
+                    return True
+            return False
 
         def settle(step):
             earlier = {"a": ("entry", entry_wait_started),

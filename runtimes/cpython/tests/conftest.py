@@ -43,7 +43,7 @@ def run(tmp_path):
 
 @pytest.fixture
 def run_plain(tmp_path):
-    def run_plain(code, timeout=60):
-        return _run(tmp_path, code, False, (), timeout)
+    def run_plain(code, timeout=60, check=True):
+        return _run(tmp_path, code, False, (), timeout, check)
 
     return run_plain

@@ -1,4 +1,5 @@
-"""Failures at the point of use, retries, cycles."""
+"""Failures at the point of use, retries, cycles, and tracebacks and warnings
+as without lazy_bind."""
 
 
 def test_failure_raises_original_type_with_declaration_line(run):
@@ -49,12 +50,14 @@ def test_uncaught_failure_shows_both_sites(run):
 
 
 def test_cycle_raises_import_error_naming_the_chain(run):
+    # lc_ns binds lc_a lazily; resolving it runs lc_b, which reads lc_a
+    # through that same binding.
     out = run(
         """
         import lazy_bind
-        import cyc_a
+        import lc_ns
         try:
-            cyc_a.A
+            lc_ns.lc_a.A
         except lazy_bind.LazyImportCycleError as error:
             assert isinstance(error, ImportError)
             print([link[0] for link in error.chain])
@@ -62,8 +65,32 @@ def test_cycle_raises_import_error_naming_the_chain(run):
         """
     ).stdout
     chain, message = out.split("\n", 1)
-    assert chain == "['cyc_a', 'cyc_b', 'cyc_a']", out
-    assert "cyc_a" in message and "cyc_b" in message
+    assert chain == "['lc_a', 'lc_b', 'lc_a']", out
+    assert "lc_a" in message and "lc_b" in message
+
+
+def test_circular_import_that_fails_eagerly_fails_the_same_way(run, run_plain):
+    # cyc_b reads cyc_a.A while cyc_a's body is still running: eagerly an
+    # AttributeError on the partially initialised module, and lazily too
+    # (cyc_b's binding of cyc_a is its own, resolved to the partial module).
+    lazy = run(
+        """
+        import cyc_a
+        try:
+            cyc_a.A
+        except AttributeError as error:
+            print(error)
+        """
+    ).stdout
+    plain = run_plain(
+        """
+        try:
+            import cyc_a
+        except AttributeError as error:
+            print(error)
+        """
+    ).stdout
+    assert lazy == plain and "partially initialized module 'cyc_a'" in plain, (lazy, plain)
 
 
 def test_circular_import_that_works_eagerly_still_works(run, run_plain):
@@ -72,3 +99,61 @@ def test_circular_import_that_works_eagerly_still_works(run, run_plain):
         print(cyc_ok_a.LATE)
         """
     assert run(code).stdout == run_plain(code).stdout == "early\n"
+
+
+def test_eager_failure_traceback_is_as_without_lazy_bind(run, run_plain):
+    # A failing import that is not deferred (inside a function): the
+    # traceback from main.py on is the same as without lazy_bind.
+    code = """
+        def load():
+            import broken_mod
+        load()
+        """
+
+    def from_main(result):
+        lines = result.stderr.splitlines()
+        start = next(i for i, line in enumerate(lines) if "main.py" in line)
+        return lines[start:]
+
+    lazy = run(code, check=False)
+    plain = run_plain(code, check=False)
+    assert "lazy_bind" not in "\n".join(from_main(lazy)), lazy.stderr
+    assert from_main(lazy) == from_main(plain), (lazy.stderr, plain.stderr)
+
+
+def test_warning_at_import_names_the_importer(run, run_plain):
+    # warnings.warn(..., stacklevel=2) in a module body names the line that
+    # imported it, eagerly; lazily, the line that used it first.
+    code = """
+        import warnings
+        warnings.simplefilter("always")
+        def load():
+            import warns_mod
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load()
+        print(caught[0].filename.rsplit("/", 1)[-1], caught[0].lineno)
+        """
+    assert run(code).stdout == run_plain(code).stdout == "main.py 5\n"
+    deferred = run(
+        """
+        import warnings
+        import warns_mod
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warns_mod.VALUE
+        print(caught[0].filename.rsplit("/", 1)[-1], caught[0].lineno)
+        """
+    ).stdout
+    assert deferred == "main.py 6\n", deferred
+
+
+def test_relative_dunder_import_without_globals_raises_as_cpython(run, run_plain):
+    code = """
+        try:
+            __import__("sys", level=1)
+        except BaseException as error:
+            print(type(error).__name__, error)
+        """
+    lazy, plain = run(code).stdout, run_plain(code).stdout
+    assert lazy == plain and plain.startswith("KeyError"), (lazy, plain)

@@ -46,11 +46,14 @@ def test_eight_threads_first_touch(run):
 
 
 def test_two_thread_deadlock_is_reported(run):
+    # dl_pair binds dl_a and dl_b; thread a resolves dl_a, whose body needs
+    # dl_pair.dl_b, which thread b resolves, whose body needs dl_pair.dl_a.
     out = run(
         """
         import threading
         import lazy_bind
-        import dl_a, dl_b
+        import dl_pair
+        dl_a, dl_b = dl_pair.dl_a, dl_pair.dl_b
         outcomes = {}
 
         def touch(name, placeholder):
@@ -100,16 +103,18 @@ def test_fork_after_deferral(run):
 
 @pytest.mark.parametrize("first", ["module lock", "entry"])
 def test_cycle_through_an_importlib_module_lock_is_reported(run, first):
-    # T1 resolves lazy mx_a, which imports mx_m (taking its module lock);
-    # T2 imports mx_m, which touches lazy mx_a. `first` says whose wait
-    # starts first: T1's on the module lock, or T2's on the entry.
+    # T1 resolves mx_shared's lazy mx_a, which imports mx_m (taking its
+    # module lock); T2 imports mx_m, which touches that lazy binding. `first`
+    # says whose wait starts first: T1's on the module lock, or T2's on the
+    # entry.
     delays = {"a": 0.0, "m": 0.3} if first == "module lock" else {"a": 0.3, "m": 0.0}
     out = run(
         f"""
         import importlib, threading
         from mx_sync import delays
         delays.update({delays!r})
-        import mx_a
+        import mx_shared
+        mx_a = mx_shared.mx_a
         outcomes = {{}}
 
         from lazy_bind import _native

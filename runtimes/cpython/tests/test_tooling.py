@@ -185,3 +185,26 @@ def test_a_filter_replaced_while_it_runs_stays_alive_until_it_returns(run_plain)
         """
     )
     assert out.stdout == "[('reported', 'Filter'), 'freed']\n", out.stdout
+
+
+def test_a_filter_can_replace_the_policy_that_is_deciding(run_plain):
+    # The filter installs a new policy while the old one is deciding this
+    # very import: that decision finishes on the old policy (which the call
+    # keeps alive, as the header requires), later imports use the new one.
+    out = run_plain(
+        """
+        import sys
+        import lazy_bind
+        from lazy_bind import _native
+
+        def replacing(importer, target, fromlist):
+            _native.set_policy("mode all\\neager-target plain_mod")
+            return True
+
+        lazy_bind.enable(filter=replacing)
+        import slow_mod
+        import plain_mod
+        print("slow_mod" in sys.modules, "plain_mod" in sys.modules)
+        """
+    )
+    assert out.stdout == "False True\n", out.stdout

@@ -1,19 +1,18 @@
-/* lazy_bind._native: the C half of the CPython adaptor.
+/* lazy_bind._native: the C half of the CPython adaptor (this file: the
+ * module itself; see _native.h for the others).
  *
- * Uses only include/lazy_bind.h and the crate's static library, as a CPython
- * fork would. It owns the process's one engine and exposes:
- * - Entry: one deferred module import (a lazy_bind entry whose resolver calls
- *   a Python callable with the GIL held), resolved exactly once through
- *   lazy_bind_get_fast / lazy_bind_resolve;
+ * Uses only include/lazy_bind.h, the shared CPython glue and the crate's
+ * static library, as a CPython fork would. It owns the process's one engine
+ * and the importer over it, and exposes:
+ * - lazy_import, the builtins.__import__ replacement, and LazyModule, the
+ *   placeholder it binds (_importer.c, _placeholder.c); configure() tells
+ *   them this interpreter's opcodes and the original __import__;
+ * - importlib's module locks in the engine's wait-for graph
+ *   (mirror_module_locks, through the shared glue);
  * - the GIL hooks: a thread that waits for another thread's resolution
  *   releases the GIL in before_block and takes it back in after_wake;
- * - import_context(frame): whether the frame is running an import statement
- *   and whether that statement is inside a try/except/finally or with block
- *   (the code object's exception table) or a loop;
- * - adopt_namespace(placeholder, module): makes a placeholder module share
- *   the real module's namespace, so copied references behave like it;
- * - the policy (lazy_bind_policy_*): parse, decide, explain, eager scopes and
- *   the phase switch;
+ * - the policy (lazy_bind_policy_*): parse, explain, eager scopes and the
+ *   phase switch;
  * - tracing (lazy_bind_recorder_*): the -X importtime report, the
  *   never-resolved list and the Chrome trace;
  * - counters and the fork hook.
@@ -21,358 +20,58 @@
  * Every call into the engine happens with the GIL held, except the wait
  * itself (between before_block and after_wake).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <frameobject.h>
+#include "_native.h"
 
-#include "lazy_bind.h"
 #include "lazy_bind_cpython.h"
 
 /* ---- engine and runtime hooks ------------------------------------------ */
 
-static lazy_bind_engine *engine;
+lazy_bind_engine *adaptor_engine;
+lazy_bind_importer *adaptor_importer;
 
-/* ---- exceptions ---------------------------------------------------------- */
-
-static PyObject *LazyImportError;   /* ImportError subclass: engine failures */
-static PyObject *LazyImportCycleError;    /* same-thread cycle */
-static PyObject *LazyImportDeadlockError; /* cross-thread deadlock */
-
-/* Raises the Python exception for a failed lazy_bind_resolve; returns NULL. */
-static PyObject *raise_engine_error(lazy_bind_result status, lazy_bind_error *error) {
-  lazy_bind_cpython_error_types types = {LazyImportError, LazyImportCycleError,
-                                         LazyImportDeadlockError};
-  lazy_bind_cpython_raise_error(status, error, &types);
-  return NULL;
+long adaptor_handler_of(PyObject *table, long unit) {
+  return lazy_bind_cpython_handler_of(table, unit);
 }
 
-/* ---- Entry ---------------------------------------------------------------- */
-
-typedef struct {
-  PyObject_HEAD
-  lazy_bind_handle handle;
-  const lazy_bind_slot *slot;
-  PyObject *name;
-} EntryObject;
-
-/* The resolver of every entry: calls the Python callable (its userdata)
- * with the GIL held (the accessing thread holds it) and hands back its
- * result or its exception. */
-static uint32_t entry_resolver(void *entry_userdata, const lazy_bind_engine *engine_arg,
-                               lazy_bind_handle handle, void **value_out,
-                               void **runtime_error_out) {
-  (void)engine_arg, (void)handle;
-  PyObject *value = PyObject_CallNoArgs((PyObject *)entry_userdata);
-  if (value != NULL) {
-    *value_out = value;
-    return LAZY_BIND_OK;
-  }
+uint32_t adaptor_fail(void **runtime_error_out) {
   return lazy_bind_cpython_fail(runtime_error_out);
 }
 
-static void entry_drop(void *entry_userdata) {
-  PyGILState_STATE gil = PyGILState_Ensure();
-  Py_DECREF((PyObject *)entry_userdata);
-  PyGILState_Release(gil);
-}
+/* ---- exceptions ---------------------------------------------------------- */
 
-static PyObject *Entry_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-  static char *keywords[] = {"name", "file", "line", "resolver", NULL};
-  PyObject *name;
-  const char *file;
-  unsigned int line;
-  PyObject *resolver;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "UzIO", keywords, &name, &file, &line,
-                                   &resolver)) {
-    return NULL;
-  }
-  if (!PyCallable_Check(resolver)) {
-    PyErr_SetString(PyExc_TypeError, "resolver must be callable");
-    return NULL;
-  }
-  const char *utf8 = PyUnicode_AsUTF8(name);
-  if (utf8 == NULL) {
-    return NULL;
-  }
-  EntryObject *self = (EntryObject *)type->tp_alloc(type, 0);
-  if (self == NULL) {
-    return NULL;
-  }
-  Py_INCREF(resolver);
-  lazy_bind_result status = lazy_bind_entry_create(engine, utf8, file, line, entry_resolver,
-                                                   resolver, entry_drop, &self->handle);
-  if (status != LAZY_BIND_OK) {
-    Py_DECREF(resolver);
-    Py_DECREF(self);
-    PyErr_Format(LazyImportError, "lazy_bind_entry_create: %s", lazy_bind_result_message(status));
-    return NULL;
-  }
-  status = lazy_bind_engine_slot(engine, self->handle, &self->slot);
-  if (status != LAZY_BIND_OK) {
-    Py_DECREF(self);
-    PyErr_Format(LazyImportError, "lazy_bind_engine_slot: %s", lazy_bind_result_message(status));
-    return NULL;
-  }
-  Py_INCREF(name);
-  self->name = name;
-  return (PyObject *)self;
-}
+PyObject *adaptor_LazyImportError;
+static PyObject *LazyImportCycleError;    /* same-thread cycle */
+static PyObject *LazyImportDeadlockError; /* cross-thread deadlock */
 
-static void Entry_dealloc(EntryObject *self) {
-  /* The entry stays in the engine: other placeholders may share its value,
-   * and a resolved value must outlive every borrowed pointer to it. */
-  Py_XDECREF(self->name);
-  Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-PyDoc_STRVAR(Entry_resolve_doc,
-             "resolve(access_file=None, access_line=0)\n--\n\n"
-             "The entry's value: resolved now on first access (exactly once across\n"
-             "threads; waiters release the GIL), or raises the resolver's original\n"
-             "exception with a note naming the declaration, or LazyImportCycleError /\n"
-             "LazyImportDeadlockError naming the chain.");
-
-static PyObject *Entry_resolve(EntryObject *self, PyObject *args) {
-  void *fast = lazy_bind_get_fast(self->slot, self->handle.stamp);
-  if (fast != NULL) {
-    Py_INCREF((PyObject *)fast);
-    return (PyObject *)fast;
-  }
-  const char *access_file = NULL;
-  unsigned int access_line = 0;
-  if (!PyArg_ParseTuple(args, "|zI", &access_file, &access_line)) {
-    return NULL;
-  }
-  void *value = NULL;
-  lazy_bind_error *error = NULL;
-  lazy_bind_result status =
-      lazy_bind_resolve(engine, self->handle, access_file, access_line, &value, &error);
-  if (status == LAZY_BIND_OK) {
-    Py_INCREF((PyObject *)value);
-    return (PyObject *)value;
-  }
-  /* A resolver that failed may have left its exception unraised if the
-   * engine reported something else (a nested cycle, say): drop it. */
-  PyErr_Clear();
-  raise_engine_error(status, error);
-  lazy_bind_error_free(&error);
-  return NULL;
-}
-
-static PyObject *Entry_state(EntryObject *self, PyObject *unused) {
-  (void)unused;
-  lazy_bind_state state;
-  lazy_bind_result status = lazy_bind_peek(engine, self->handle, &state, NULL, NULL, NULL);
-  if (status != LAZY_BIND_OK) {
-    PyErr_Format(LazyImportError, "lazy_bind_peek: %s", lazy_bind_result_message(status));
-    return NULL;
-  }
-  static const char *names[] = {"pending", "resolving", "resolved", "failed"};
-  return PyUnicode_FromString(state < 4 ? names[state] : "unknown");
-}
-
-static PyObject *Entry_is_resolved(EntryObject *self, PyObject *unused) {
-  (void)unused;
-  return PyBool_FromLong(lazy_bind_get_fast(self->slot, self->handle.stamp) != NULL);
-}
-
-static PyMethodDef Entry_methods[] = {
-    {"resolve", (PyCFunction)Entry_resolve, METH_VARARGS, Entry_resolve_doc},
-    {"state", (PyCFunction)Entry_state, METH_NOARGS,
-     "state()\n--\n\n'pending', 'resolving', 'resolved' or 'failed' (never blocks)."},
-    {"is_resolved", (PyCFunction)Entry_is_resolved, METH_NOARGS,
-     "is_resolved()\n--\n\nWhether the entry is resolved (the inline fast path)."},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyObject *Entry_get_name(EntryObject *self, void *closure) {
-  (void)closure;
-  Py_INCREF(self->name);
-  return self->name;
-}
-
-static PyGetSetDef Entry_getset[] = {
-    {"name", (getter)Entry_get_name, NULL, "The entry's name (the module it imports).", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
-static PyTypeObject EntryType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lazy_bind._native.Entry",
-    .tp_basicsize = sizeof(EntryObject),
-    .tp_dealloc = (destructor)Entry_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = PyDoc_STR("Entry(name, file, line, resolver)\n--\n\n"
-                        "One deferred binding in the process's lazy_bind engine. `resolver` is\n"
-                        "called with no arguments, at most once per attempt, on first access."),
-    .tp_methods = Entry_methods,
-    .tp_getset = Entry_getset,
-    .tp_new = Entry_new,
-};
-
-/* ---- import_context ------------------------------------------------------ */
-
-/* Opcodes, from dis.opmap at configure() time (they differ between
- * CPython versions). */
-static int op_import_name = -1;
-static int op_extended_arg = -1;
-static int op_jump_backward[2] = {-1, -1};
-
-#define CONTEXT_STATEMENT 1 /* the frame is executing IMPORT_NAME */
-#define CONTEXT_HANDLER 2   /* inside try/except/finally or with */
-#define CONTEXT_LOOP 4      /* inside a loop body */
-
-/* Whether a backward jump after `unit` lands at or before it. */
-static int inside_loop(PyObject *code_bytes, long unit) {
-  const unsigned char *code = (const unsigned char *)PyBytes_AS_STRING(code_bytes);
-  long units = (long)(PyBytes_GET_SIZE(code_bytes) / 2);
-  long arg = 0;
-  for (long i = 0; i < units; i++) {
-    int op = code[2 * i];
-    arg = (arg << 8) | code[2 * i + 1];
-    if (op == op_extended_arg) {
-      continue;
-    }
-    if (i > unit && (op == op_jump_backward[0] || op == op_jump_backward[1]) &&
-        i + 1 - arg <= unit) {
-      return 1;
-    }
-    arg = 0;
-  }
-  return 0;
-}
-
-/* The full argument of each instruction (EXTENDED_ARG folded in): the
- * argument of instruction `unit`, or -1 if it is out of range. */
-static long argument_at(const unsigned char *code, long units, long unit) {
-  long arg = 0;
-  for (long i = 0; i < units; i++) {
-    arg = (arg << 8) | code[2 * i + 1];
-    if (code[2 * i] == op_extended_arg) {
-      continue;
-    }
-    if (i == unit) {
-      return arg;
-    }
-    arg = 0;
-  }
-  return -1;
-}
-
-/* Whether the same import (an IMPORT_NAME with the same name) also appears
- * covered by a handler: CPython compiles a `finally` body twice, once for
- * the normal exit (not covered by the exception table) and once for the
- * exceptional one (covered). Either copy counts as inside `finally`. */
-static int copy_covered_by_handler(PyObject *code_bytes, PyObject *table, long unit) {
-  const unsigned char *code = (const unsigned char *)PyBytes_AS_STRING(code_bytes);
-  long units = (long)(PyBytes_GET_SIZE(code_bytes) / 2);
-  long wanted = argument_at(code, units, unit);
-  long arg = 0;
-  for (long i = 0; i < units; i++) {
-    arg = (arg << 8) | code[2 * i + 1];
-    if (code[2 * i] == op_extended_arg) {
-      continue;
-    }
-    if (i != unit && code[2 * i] == op_import_name && arg == wanted &&
-        lazy_bind_cpython_handler_of(table, i) >= 0) {
-      return 1;
-    }
-    arg = 0;
-  }
-  return 0;
-}
-
-static PyObject *import_context(PyObject *module, PyObject *frame) {
-  (void)module;
-  if (!PyFrame_Check(frame)) {
-    PyErr_SetString(PyExc_TypeError, "import_context() needs a frame");
-    return NULL;
-  }
-  if (op_import_name < 0) {
-    PyErr_SetString(PyExc_RuntimeError, "lazy_bind._native.configure() was not called");
-    return NULL;
-  }
-  int lasti = PyFrame_GetLasti((PyFrameObject *)frame);
-  PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
-  PyObject *code_bytes = PyObject_GetAttrString((PyObject *)code, "co_code");
-  PyObject *table = PyObject_GetAttrString((PyObject *)code, "co_exceptiontable");
-  Py_DECREF(code);
-  if (code_bytes == NULL || table == NULL || !PyBytes_Check(code_bytes) || !PyBytes_Check(table)) {
-    Py_XDECREF(code_bytes);
-    Py_XDECREF(table);
-    if (!PyErr_Occurred()) {
-      PyErr_SetString(PyExc_TypeError, "co_code and co_exceptiontable must be bytes");
-    }
-    return NULL;
-  }
-  long flags = 0;
-  if (lasti >= 0 && lasti + 1 < PyBytes_GET_SIZE(code_bytes)) {
-    long unit = lasti / 2;
-    if ((unsigned char)PyBytes_AS_STRING(code_bytes)[lasti] == op_import_name) {
-      flags |= CONTEXT_STATEMENT;
-    }
-    if (lazy_bind_cpython_handler_of(table, unit) >= 0 ||
-        ((flags & CONTEXT_STATEMENT) && copy_covered_by_handler(code_bytes, table, unit))) {
-      flags |= CONTEXT_HANDLER;
-    }
-    if (inside_loop(code_bytes, unit)) {
-      flags |= CONTEXT_LOOP;
-    }
-  }
-  Py_DECREF(code_bytes);
-  Py_DECREF(table);
-  return PyLong_FromLong(flags);
-}
-
-static PyObject *configure(PyObject *module, PyObject *args) {
-  (void)module;
-  int import_name, extended_arg, jump_a, jump_b;
-  if (!PyArg_ParseTuple(args, "iiii", &import_name, &extended_arg, &jump_a, &jump_b)) {
-    return NULL;
-  }
-  op_import_name = import_name;
-  op_extended_arg = extended_arg;
-  op_jump_backward[0] = jump_a;
-  op_jump_backward[1] = jump_b;
-  Py_RETURN_NONE;
-}
-
-/* ---- adopt_namespace ----------------------------------------------------- */
-
-static PyObject *adopt_namespace(PyObject *module, PyObject *args) {
-  (void)module;
-  PyObject *placeholder, *real;
-  if (!PyArg_ParseTuple(args, "O!O", &PyModule_Type, &placeholder, &real)) {
-    return NULL;
-  }
-  PyObject *dict = PyObject_GetAttrString(real, "__dict__");
-  if (dict == NULL) {
-    return NULL;
-  }
-  if (!PyDict_Check(dict)) {
-    Py_DECREF(dict);
-    PyErr_SetString(PyExc_TypeError, "the module's __dict__ is not a dict");
-    return NULL;
-  }
-  /* A module keeps its namespace at the offset its type publishes in
-   * tp_dictoffset (the md_dict field); swap in the real module's. */
-  Py_ssize_t offset = Py_TYPE(placeholder)->tp_dictoffset;
-  if (offset <= 0) {
-    Py_DECREF(dict);
-    PyErr_SetString(PyExc_TypeError, "the placeholder has no namespace slot");
-    return NULL;
-  }
-  PyObject **slot = (PyObject **)((char *)placeholder + offset);
-  PyObject *old = *slot;
-  *slot = dict; /* takes the reference from PyObject_GetAttrString */
-  Py_XDECREF(old);
-  Py_RETURN_NONE;
+void adaptor_raise_engine_error(lazy_bind_result status, const lazy_bind_error *error) {
+  lazy_bind_cpython_error_types types = {adaptor_LazyImportError, LazyImportCycleError,
+                                         LazyImportDeadlockError};
+  lazy_bind_cpython_raise_error(status, error, &types);
 }
 
 /* ---- policy -------------------------------------------------------------- */
 
-/* The policy in force: replaced only by set_policy, with the GIL held, and
- * read only with the GIL held, so no decide call can see it freed. */
-static lazy_bind_policy *policy;
+/* The policy in force, in a capsule that frees it; replaced by set_policy.
+ * A call that may run Python code while it uses the policy (the filter in
+ * decide and explain, imports in disable) may let another thread replace
+ * it meanwhile, so it holds a reference of its own (hold_policy). */
+static PyObject *policy_holder;
+
+static lazy_bind_policy *policy_in(PyObject *holder) {
+  return (lazy_bind_policy *)PyCapsule_GetPointer(holder, "lazy_bind_policy");
+}
+
+static void free_policy(PyObject *holder) {
+  lazy_bind_policy *held = policy_in(holder);
+  lazy_bind_policy_free(&held);
+}
+
+/* The policy in force with a new reference to its holder in `*holder`
+ * (release it with Py_DECREF), or NULL when none is set. */
+static lazy_bind_policy *hold_policy(PyObject **holder) {
+  *holder = Py_XNewRef(policy_holder);
+  return *holder != NULL ? policy_in(*holder) : NULL;
+}
 
 static PyObject *PolicyError; /* ValueError subclass: malformed policy text */
 
@@ -387,12 +86,12 @@ static PyObject *take_string(char **string) {
 }
 
 static PyObject *raise_status(const char *call, lazy_bind_result status) {
-  PyErr_Format(LazyImportError, "%s: %s", call, lazy_bind_result_message(status));
+  PyErr_Format(adaptor_LazyImportError, "%s: %s", call, lazy_bind_result_message(status));
   return NULL;
 }
 
 static int need_policy(void) {
-  if (policy == NULL) {
+  if (policy_holder == NULL) {
     PyErr_SetString(PyExc_RuntimeError, "no lazy_bind policy is set (call set_policy first)");
     return -1;
   }
@@ -420,10 +119,15 @@ static PyObject *set_policy(PyObject *module, PyObject *args) {
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_policy_parse", status);
   }
-  /* The old policy goes with its filter; the new one starts without. */
-  lazy_bind_policy_free(&policy);
+  PyObject *holder = PyCapsule_New(parsed, "lazy_bind_policy", free_policy);
+  if (holder == NULL) {
+    lazy_bind_policy_free(&parsed);
+    return NULL;
+  }
+  /* The old policy goes with its filter (once no call holds it); the new
+   * one starts without. */
+  Py_XSETREF(policy_holder, holder);
   Py_CLEAR(filter_callable);
-  policy = parsed;
   Py_RETURN_NONE;
 }
 
@@ -445,13 +149,14 @@ static PyObject *set_filter(PyObject *module, PyObject *callable) {
     return NULL;
   }
   lazy_bind_result status =
-      callable == Py_None ? lazy_bind_policy_set_filter(policy, NULL, NULL)
-                          : lazy_bind_policy_set_filter(policy, filter_trampoline, callable);
+      callable == Py_None
+          ? lazy_bind_policy_set_filter(policy_in(policy_holder), NULL, NULL)
+          : lazy_bind_policy_set_filter(policy_in(policy_holder), filter_trampoline, callable);
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_policy_set_filter", status);
   }
-  /* Every decide call runs with the GIL held, as does this one: none can
-   * still be using the old callable, so it may go now. */
+  /* A call still running the old callable holds a reference of its own
+   * (lazy_bind_cpython_call_filter), so it may go now. */
   PyObject *kept = callable == Py_None ? NULL : callable;
   Py_XINCREF(kept);
   Py_XSETREF(filter_callable, kept);
@@ -464,7 +169,7 @@ static PyObject *policy_mode(PyObject *module, PyObject *unused) {
     return NULL;
   }
   uint32_t mode = 0;
-  lazy_bind_result status = lazy_bind_policy_mode(policy, &mode);
+  lazy_bind_result status = lazy_bind_policy_mode(policy_in(policy_holder), &mode);
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_policy_mode", status);
   }
@@ -477,7 +182,7 @@ static PyObject *set_mode(PyObject *module, PyObject *args) {
   if (!PyArg_ParseTuple(args, "I", &mode) || need_policy() < 0) {
     return NULL;
   }
-  lazy_bind_result status = lazy_bind_policy_set_mode(policy, mode);
+  lazy_bind_result status = lazy_bind_policy_set_mode(policy_in(policy_holder), mode);
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_policy_set_mode", status);
   }
@@ -486,12 +191,11 @@ static PyObject *set_mode(PyObject *module, PyObject *args) {
 
 static lazy_bind_recorder *recorder; /* attached to the engine while tracing */
 
-static PyObject *decide(PyObject *module, PyObject *args) {
-  (void)module;
-  const char *importer, *target;
-  unsigned int flags;
-  if (!PyArg_ParseTuple(args, "ssI", &importer, &target, &flags) || need_policy() < 0) {
-    return NULL;
+int adaptor_decide(const char *importer, const char *target, uint32_t flags) {
+  PyObject *holder;
+  lazy_bind_policy *policy = hold_policy(&holder);
+  if (policy == NULL) {
+    return 0;
   }
   bool defer = false;
   lazy_bind_result status;
@@ -506,10 +210,12 @@ static PyObject *decide(PyObject *module, PyObject *args) {
     }
     lazy_bind_string_free(&reason);
   }
+  Py_DECREF(holder);
   if (status != LAZY_BIND_OK) {
-    return raise_status("lazy_bind_policy_decide", status);
+    raise_status("lazy_bind_policy_decide", status);
+    return -1;
   }
-  return PyBool_FromLong(defer);
+  return defer;
 }
 
 static PyObject *explain(PyObject *module, PyObject *args) {
@@ -521,8 +227,11 @@ static PyObject *explain(PyObject *module, PyObject *args) {
   }
   bool defer = false;
   char *sentence = NULL;
+  PyObject *holder;
+  lazy_bind_policy *policy = hold_policy(&holder);
   lazy_bind_result status =
       lazy_bind_policy_explain(policy, importer, target, NULL, 0, flags, &defer, &sentence);
+  Py_DECREF(holder);
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_policy_explain", status);
   }
@@ -573,7 +282,10 @@ static PyObject *policy_disable(PyObject *module, PyObject *unused) {
     return NULL;
   }
   lazy_bind_error_list *errors = NULL;
-  lazy_bind_result status = lazy_bind_policy_disable(policy, engine, NULL, &errors);
+  PyObject *holder;
+  lazy_bind_policy *policy = hold_policy(&holder);
+  lazy_bind_result status = lazy_bind_policy_disable(policy, adaptor_engine, NULL, &errors);
+  Py_DECREF(holder);
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_policy_disable", status);
   }
@@ -597,7 +309,7 @@ static PyObject *trace_start(PyObject *module, PyObject *args) {
   lazy_bind_recorder *fresh = NULL;
   lazy_bind_result status = lazy_bind_recorder_new((size_t)capacity, &fresh);
   if (status == LAZY_BIND_OK) {
-    status = lazy_bind_engine_set_recorder(engine, fresh);
+    status = lazy_bind_engine_set_recorder(adaptor_engine, fresh);
   }
   if (status != LAZY_BIND_OK) {
     lazy_bind_recorder_free(&fresh);
@@ -623,7 +335,7 @@ static PyObject *importtime_report(PyObject *module, PyObject *unused) {
     return NULL;
   }
   char *report = NULL;
-  lazy_bind_result status = lazy_bind_importtime_report(recorder, engine, &report);
+  lazy_bind_result status = lazy_bind_importtime_report(recorder, adaptor_engine, &report);
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_importtime_report", status);
   }
@@ -633,7 +345,7 @@ static PyObject *importtime_report(PyObject *module, PyObject *unused) {
 static PyObject *never_resolved_report(PyObject *module, PyObject *unused) {
   (void)module, (void)unused;
   char *report = NULL;
-  lazy_bind_result status = lazy_bind_never_resolved_report(engine, &report);
+  lazy_bind_result status = lazy_bind_never_resolved_report(adaptor_engine, &report);
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_never_resolved_report", status);
   }
@@ -667,15 +379,15 @@ static PyObject *write_chrome_trace(PyObject *module, PyObject *args) {
 
 static PyObject *counters(PyObject *module, PyObject *unused) {
   (void)module, (void)unused;
-  return lazy_bind_cpython_counters(engine, LazyImportError);
+  return lazy_bind_cpython_counters(adaptor_engine, adaptor_LazyImportError);
 }
 
 static PyObject *after_fork_child(PyObject *module, PyObject *unused) {
   (void)module, (void)unused;
   lazy_bind_fork_report report;
-  lazy_bind_result status = lazy_bind_after_fork_child(engine, &report);
+  lazy_bind_result status = lazy_bind_after_fork_child(adaptor_engine, &report);
   if (status != LAZY_BIND_OK) {
-    PyErr_Format(LazyImportError, "lazy_bind_after_fork_child: %s",
+    PyErr_Format(adaptor_LazyImportError, "lazy_bind_after_fork_child: %s",
                  lazy_bind_result_message(status));
     return NULL;
   }
@@ -704,16 +416,27 @@ static PyObject *thread_key(PyObject *module, PyObject *unused) {
   return PyLong_FromUnsignedLongLong(lazy_bind_thread_key());
 }
 
+static PyObject *configure(PyObject *module, PyObject *args) {
+  (void)module;
+  PyObject *opmap, *original_import;
+  if (!PyArg_ParseTuple(args, "OO", &opmap, &original_import) ||
+      adaptor_context_configure(opmap) < 0 ||
+      adaptor_importer_configure(original_import) < 0) {
+    return NULL;
+  }
+  Py_RETURN_NONE;
+}
+
 static PyMethodDef native_methods[] = {
     {"configure", configure, METH_VARARGS,
-     "configure(IMPORT_NAME, EXTENDED_ARG, JUMP_BACKWARD, JUMP_BACKWARD_NO_INTERRUPT)\n--\n\n"
-     "Tells import_context() this interpreter's opcode numbers."},
-    {"import_context", import_context, METH_O,
-     "import_context(frame)\n--\n\nFlags: 1 = executing an import statement, 2 = inside "
-     "try/except/finally or with, 4 = inside a loop."},
-    {"adopt_namespace", adopt_namespace, METH_VARARGS,
-     "adopt_namespace(placeholder, module)\n--\n\nMakes `placeholder` (a module) share "
-     "`module`'s namespace dict."},
+     "configure(opmap, original_import)\n--\n\nTells lazy_import this interpreter's "
+     "opcode numbers (dis.opmap) and the __import__ to fall back to."},
+    {"lazy_import", (PyCFunction)(void (*)(void))adaptor_lazy_import,
+     METH_FASTCALL | METH_KEYWORDS,
+     "lazy_import(name, globals=None, locals=None, fromlist=(), level=0)\n--\n\n"
+     "The replacement for builtins.__import__: defers an eligible module-level\n"
+     "import statement (binding a LazyModule), imports everything else with the\n"
+     "original __import__."},
     {"set_policy", set_policy, METH_VARARGS,
      "set_policy(text)\n--\n\nParses policy text (raises PolicyError naming line and column) "
      "and makes it the policy in force."},
@@ -723,9 +446,6 @@ static PyMethodDef native_methods[] = {
     {"policy_mode", policy_mode, METH_NOARGS,
      "policy_mode()\n--\n\nThe mode in force: 0 none, 1 normal, 2 all."},
     {"set_mode", set_mode, METH_VARARGS, "set_mode(mode)\n--\n\nSets the mode (0, 1 or 2)."},
-    {"decide", decide, METH_VARARGS,
-     "decide(importer, target, context_flags)\n--\n\nWhether the import is deferred "
-     "(recorded as a policy decision while tracing)."},
     {"explain", explain, METH_VARARGS,
      "explain(importer, target, context_flags=0)\n--\n\n(deferred, the sentence saying which "
      "rule or context decided)."},
@@ -781,22 +501,19 @@ PyMODINIT_FUNC PyInit__native(void) {
                  lazy_bind_version_string());
     return NULL;
   }
-  if (PyType_Ready(&EntryType) < 0) {
-    return NULL;
-  }
   PyObject *module = PyModule_Create(&native_module);
   if (module == NULL) {
     return NULL;
   }
-  if (add_exception(module, &LazyImportError, "lazy_bind._native.LazyImportError",
+  if (add_exception(module, &adaptor_LazyImportError, "lazy_bind._native.LazyImportError",
                     PyExc_ImportError,
                     "A lazy import failed in the engine (its `chain` lists "
                     "(name, file, line, thread) links).") < 0 ||
       add_exception(module, &LazyImportCycleError, "lazy_bind._native.LazyImportCycleError",
-                    LazyImportError, "Resolving a lazy import needed itself on the same thread.") <
+                    adaptor_LazyImportError, "Resolving a lazy import needed itself on the same thread.") <
           0 ||
       add_exception(module, &LazyImportDeadlockError,
-                    "lazy_bind._native.LazyImportDeadlockError", LazyImportError,
+                    "lazy_bind._native.LazyImportDeadlockError", adaptor_LazyImportError,
                     "Threads resolving lazy imports waited for each other.") < 0) {
     Py_DECREF(module);
     return NULL;
@@ -806,19 +523,21 @@ PyMODINIT_FUNC PyInit__native(void) {
     Py_DECREF(module);
     return NULL;
   }
-  Py_INCREF(&EntryType);
-  if (PyModule_AddObject(module, "Entry", (PyObject *)&EntryType) < 0) {
-    Py_DECREF(&EntryType);
+  if (adaptor_placeholder_init(module) < 0) {
     Py_DECREF(module);
     return NULL;
   }
-  if (engine == NULL) {
+  if (adaptor_engine == NULL) {
     lazy_bind_runtime_hooks hooks = lazy_bind_cpython_hooks();
-    lazy_bind_result status = lazy_bind_engine_new(&hooks, 0, &engine);
+    lazy_bind_result status = lazy_bind_engine_new(&hooks, 0, &adaptor_engine);
     if (status != LAZY_BIND_OK) {
       Py_DECREF(module);
       PyErr_Format(PyExc_ImportError, "lazy_bind_engine_new: %s",
                    lazy_bind_result_message(status));
+      return NULL;
+    }
+    if (adaptor_importer_create() < 0) {
+      Py_DECREF(module);
       return NULL;
     }
   }

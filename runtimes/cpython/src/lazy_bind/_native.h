@@ -1,0 +1,110 @@
+/* What the C files of lazy_bind._native (one extension module) share.
+ *
+ * _native.c      the module: engine, exceptions, policy, tracing, counters;
+ * _context.c     where an import statement sits in its code object;
+ * _placeholder.c LazyModule, the placeholder bound in place of a module;
+ * _importer.c    the engine importer's hooks and the builtins.__import__
+ *                replacement that defers statements through it.
+ *
+ * Everything here runs with the GIL held, which also guards the globals
+ * below. */
+#ifndef LAZY_BIND_NATIVE_H
+#define LAZY_BIND_NATIVE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdbool.h>
+
+#include "lazy_bind.h"
+
+/* ---- _native.c ------------------------------------------------------------ */
+
+/* The process's engine and the importer over it (created at module init). */
+extern lazy_bind_engine *adaptor_engine;
+extern lazy_bind_importer *adaptor_importer;
+
+/* ImportError subclass for engine failures. */
+extern PyObject *adaptor_LazyImportError;
+
+/* Raises the Python exception for a failed lazy_bind_resolve: the
+ * resolver's own exception with a note, or LazyImportCycleError /
+ * LazyImportDeadlockError / LazyImportError naming the chain. */
+void adaptor_raise_engine_error(lazy_bind_result status, const lazy_bind_error *error);
+
+/* Asks the policy in force whether `importer`'s import of `target` with
+ * LAZY_BIND_CONTEXT_* `flags` is deferred (recording the decision while
+ * tracing): 1 defer, 0 eager (also when no policy is set), -1 with an
+ * exception set. */
+int adaptor_decide(const char *importer, const char *target, uint32_t flags);
+
+/* The shared CPython glue (lazy_bind_cpython.h, included by _native.c
+ * only), for the other files: the handler covering code unit `unit` of an
+ * exception table (-1 if none), and handing the pending exception to the
+ * engine from a failed hook. */
+long adaptor_handler_of(PyObject *table, long unit);
+uint32_t adaptor_fail(void **runtime_error_out);
+
+/* ---- _context.c ----------------------------------------------------------- */
+
+/* What follows an IMPORT_NAME instruction. */
+typedef enum {
+  ADAPTOR_STORE_OTHER = 0, /* a shape this module does not defer */
+  ADAPTOR_STORE_NAME,      /* STORE_NAME/STORE_GLOBAL: `import a.b`, `import a as c` */
+  ADAPTOR_STORE_FROM,      /* IMPORT_FROM steps, then a store: `import a.b as c` */
+} adaptor_store_kind;
+
+/* One IMPORT_NAME of a code object. */
+typedef struct {
+  long unit;                /* its code unit */
+  uint32_t flags;           /* LAZY_BIND_CONTEXT_IN_TRY / _IN_LOOP */
+  int line;                 /* its line, 0 if none */
+  adaptor_store_kind store; /* what follows it */
+  long store_name;          /* the co_names index the statement stores to */
+  int steps;                /* the number of IMPORT_FROM steps (ADAPTOR_STORE_FROM) */
+} adaptor_import_site;
+
+/* Reads the opcode numbers of this interpreter from `opmap` (dis.opmap).
+ * Returns 0, or -1 with an exception set. */
+int adaptor_context_configure(PyObject *opmap);
+
+/* The IMPORT_NAME at byte offset `lasti` of `code`, analysed once per code
+ * object and cached with it. NULL with no exception set if `lasti` is not an
+ * IMPORT_NAME; NULL with an exception set on failure. */
+const adaptor_import_site *adaptor_import_site_at(PyCodeObject *code, int lasti);
+
+/* ---- _placeholder.c ------------------------------------------------------- */
+
+/* Creates the LazyModule type and adds it to `module`. Returns 0 or -1. */
+int adaptor_placeholder_init(PyObject *module);
+
+/* A new placeholder for the binding `handle`: it stands for the module
+ * `name` and is bound to `bound` in the namespace `globals` (declared at
+ * `file`:`line`); `package` says a package statement (`import a...`) bound
+ * it, standing for its top package. */
+PyObject *adaptor_placeholder_new(lazy_bind_handle handle, PyObject *name, PyObject *globals,
+                                  PyObject *bound, PyObject *file, int line, bool package);
+
+/* Whether `value` is an unresolved placeholder; if so and `handle_out` is
+ * not NULL, writes its handle there. Never raises. */
+bool adaptor_placeholder_handle(PyObject *value, lazy_bind_handle *handle_out);
+
+/* Whether `value` is an unresolved placeholder bound by a package statement
+ * (`import a...`, standing for its top package) in namespace `globals`. */
+bool adaptor_placeholder_is_package_of(PyObject *value, PyObject *globals);
+
+/* ---- _importer.c ---------------------------------------------------------- */
+
+/* Creates the importer over `engine` with this module's import hooks.
+ * Returns 0, or -1 with an exception set. */
+int adaptor_importer_create(void);
+
+/* Remembers the `__import__` to fall back to. Returns
+ * 0, or -1 with an exception set. */
+int adaptor_importer_configure(PyObject *original_import);
+
+/* The builtins.__import__ replacement (METH_FASTCALL | METH_KEYWORDS). */
+PyObject *adaptor_lazy_import(PyObject *self, PyObject *const *args, Py_ssize_t nargsf,
+                              PyObject *kwnames);
+
+
+#endif /* LAZY_BIND_NATIVE_H */

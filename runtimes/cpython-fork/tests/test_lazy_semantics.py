@@ -291,6 +291,47 @@ class DottedImports(LazyTestCase):
             """)
         self.assertEqual(out, ["user attribute", "a"])
 
+    def test_a_missing_pending_submodule_is_a_missing_attribute(self):
+        # `import pkgx.absent` is deferred; looking `absent` up on the loaded
+        # package tries the pending import, which finds no such module: the
+        # attribute is missing (this crashed, a NULL decref), and a later
+        # lookup asks again without importing anything.
+        out = self.run_json({"pkgx/__init__.py": "V = 1\n"}, """
+            import json, sys
+            import pkgx
+            pkgx.V
+            import pkgx.absent
+            first = hasattr(sys.modules["pkgx"], "absent")
+            again = hasattr(sys.modules["pkgx"], "absent")
+            try:
+                pkgx.absent
+            except ModuleNotFoundError as error:
+                raised = [type(error).__name__, error.name]
+            print(json.dumps([first, again, raised]))
+            """)
+        self.assertEqual(out, [False, False, ["ModuleNotFoundError", "pkgx.absent"]])
+
+    def test_a_failing_pending_submodule_raises_and_stays_pending(self):
+        # Another failure of the pending import is raised at the lookup,
+        # and the next lookup tries again.
+        files = {"pkgy/__init__.py": "V = 1\n",
+                 "pkgy/bad.py": "import pkgy\npkgy.tries = getattr(pkgy, 'tries', 0) + 1\n"
+                                "raise RuntimeError('bad body')\n"}
+        out = self.run_json(files, """
+            import json, sys
+            import pkgy
+            pkgy.V
+            import pkgy.bad
+            seen = []
+            for _ in range(2):
+                try:
+                    getattr(sys.modules["pkgy"], "bad")
+                except RuntimeError as error:
+                    seen.append(str(error))
+            print(json.dumps([seen, sys.modules["pkgy"].tries]))
+            """)
+        self.assertEqual(out, [["bad body", "bad body"], 2])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -733,9 +733,16 @@ _PyLazyImport_PendingSubmodule(PyObject *module, PyObject *name)
     PyObject *attr = NULL;
     if (pending == 1) {
         PyObject *top = PyImport_ImportModuleLevelObject(full, NULL, NULL, NULL, 0);
-        if (top == NULL && !missing_module(full)) {
-            if (PySet_Add(lazy.pending_submodules, full) < 0) {
-                PyErr_Clear();
+        if (top == NULL) {
+            /* No such module: the attribute is simply missing. Any other
+             * failure is raised, and the submodule stays pending. */
+            if (!missing_module(full)) {
+                PyObject *type, *value, *traceback;
+                PyErr_Fetch(&type, &value, &traceback);
+                if (PySet_Add(lazy.pending_submodules, full) < 0) {
+                    PyErr_Clear();
+                }
+                PyErr_Restore(type, value, traceback);
             }
         }
         else {

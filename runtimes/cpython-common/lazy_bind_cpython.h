@@ -253,11 +253,14 @@ static inline lazy_bind_runtime_lock *lazy_bind_cpython_twin(PyObject *shared, P
   }
   if (!found) {
     PyObject *name = PyObject_GetAttr(self, LAZY_BIND_CPYTHON_SHARED(shared, NAME));
-    const char *module = name != NULL && PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+    /* A module name need not be encodable (a file name's surrogates). */
+    PyObject *encoded = name != NULL && PyUnicode_Check(name)
+                            ? PyUnicode_AsEncodedString(name, "utf-8", "backslashreplace")
+                            : NULL;
     lazy_bind_runtime_lock *lock = NULL;
-    if (module != NULL) {
+    if (encoded != NULL) {
       char what[256];
-      snprintf(what, sizeof what, "the import lock of module '%s'", module);
+      snprintf(what, sizeof what, "the import lock of module '%s'", PyBytes_AS_STRING(encoded));
       lazy_bind_result status = lazy_bind_runtime_lock_new(what, NULL, 0, &lock);
       if (status != LAZY_BIND_OK) {
         PyErr_Format(PyExc_RuntimeError, "lazy_bind_runtime_lock_new: %s",
@@ -266,6 +269,7 @@ static inline lazy_bind_runtime_lock *lazy_bind_cpython_twin(PyObject *shared, P
     } else if (name != NULL && !PyErr_Occurred()) {
       PyErr_SetString(PyExc_TypeError, "a module lock's name must be a str");
     }
+    Py_XDECREF(encoded);
     Py_XDECREF(name);
     if (lock == NULL) {
       return NULL;

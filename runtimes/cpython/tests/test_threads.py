@@ -188,3 +188,18 @@ def test_a_cycle_of_module_locks_only_stays_importlibs(run, run_plain):
     assert eager == "['_frozen_importlib._DeadlockError', 'threading.BrokenBarrierError']\n"
     assert run(code).stdout == eager
 
+
+
+def test_a_module_lock_of_an_unencodable_name_is_mirrored(run, run_plain):
+    # A module name with a lone surrogate (from an undecodable file name)
+    # takes a module lock like any other: the import fails as it does
+    # eagerly, not with a UnicodeEncodeError from the mirror.
+    code = """
+        try:
+            __import__("missing_\\udcff")
+        except BaseException as error:
+            print(type(error).__name__, repr(error.name))
+        """
+    eager = run_plain(code).stdout
+    assert eager == "ModuleNotFoundError 'missing_\\udcff'\n"
+    assert run(code).stdout == eager

@@ -54,6 +54,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import steady_probe
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PYTHON = REPO / "target" / "tmp" / "cpython-venv" / "bin" / "python"
 
@@ -93,29 +95,6 @@ FORMS = {
     "import dpkg.mK": lambda k: f"import dpkg.m{k}",
 }
 
-STEADY = """\
-import sys, time
-import lazy_bind
-lazy_bind.enable()
-lazy = {"__name__": "lazy_importer"}
-exec("import json\\ncopy = json", lazy)
-assert type(lazy["json"]) is lazy_bind.LazyModule
-lazy["json"].dumps
-eager = {"__name__": "eager_importer", "json": sys.modules["json"]}
-loop = "def touch(n):\\n    for _ in range(n):\\n        {}.dumps\\n"
-exec(loop.format("json"), lazy)
-exec(loop.format("copy").replace("touch", "touch_copy"), lazy)
-exec(loop.format("json"), eager)
-N = 200_000
-best = {"eager": float("inf"), "lazy": float("inf"), "copy": float("inf")}
-for _ in range(101):
-    for key, touch in (("eager", eager["touch"]), ("lazy", lazy["touch"]),
-                       ("copy", lazy["touch_copy"])):
-        start = time.perf_counter_ns()
-        touch(N)
-        best[key] = min(best[key], (time.perf_counter_ns() - start) / N)
-print(best["eager"], best["lazy"], best["copy"])
-"""
 
 
 def write_tree(root, count):
@@ -143,7 +122,7 @@ def write_tree(root, count):
     empty = root / "empty.py"
     empty.write_text(PRELUDE.format(preload="") + EPILOGUE.format(count=1))
     steady = root / "steady.py"
-    steady.write_text(STEADY)
+    steady.write_text(steady_probe.source(200_000, 101))
     return programs, empty, steady
 
 

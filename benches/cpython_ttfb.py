@@ -46,6 +46,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import steady_probe
+
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / "target" / "bench-venv"
 PYTHON = VENV / "bin" / "python"
@@ -82,29 +84,6 @@ sys.argv = sys.argv[1:]
 runpy.run_path(script, run_name="__main__")
 '''
 
-STEADY = '''
-import sys, time
-import lazy_bind
-lazy_bind.enable()
-lazy = {"__name__": "lazy_importer"}
-exec("import json\\ncopy = json", lazy)
-assert type(lazy["json"]) is lazy_bind.LazyModule
-lazy["json"].dumps  # resolves; rebinds `json`; `copy` now shares the namespace
-eager = {"__name__": "eager_importer", "json": sys.modules["json"]}
-loop = "def touch(n):\\n    for _ in range(n):\\n        {}.dumps\\n"
-exec(loop.format("json"), lazy)
-exec(loop.format("copy").replace("touch", "touch_copy"), lazy)
-exec(loop.format("json"), eager)
-N = 1_000_000
-best = {"eager": float("inf"), "lazy": float("inf"), "copy": float("inf")}
-for _ in range(21):
-    for key, touch in (("eager", eager["touch"]), ("lazy", lazy["touch"]),
-                       ("copy", lazy["touch_copy"])):
-        start = time.perf_counter_ns()
-        touch(N)
-        best[key] = min(best[key], (time.perf_counter_ns() - start) / N)
-print(best["eager"], best["lazy"], best["copy"])
-'''
 
 
 def setup_venv():
@@ -135,7 +114,7 @@ def write_scripts():
     runner = SCRIPTS / "lazyloader_run.py"
     runner.write_text(textwrap.dedent(LAZYLOADER_RUNNER))
     steady = SCRIPTS / "steady.py"
-    steady.write_text(STEADY)
+    steady.write_text(steady_probe.source(1_000_000, 21))
     return paths, runner, steady
 
 

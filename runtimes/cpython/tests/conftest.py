@@ -5,7 +5,8 @@
 `run_plain` runs it without lazy_bind. Both fail the test on a non-zero
 exit or a timeout and return the captured stdout. `python(*args)` runs
 `python *args` in `tmp_path` with the same environment and returns the
-completed process whatever its exit status.
+completed process whatever its exit status. The environment never carries
+the `LAZY_BIND_SUBPROCESS*` variables of the process running the tests.
 """
 
 import os
@@ -20,9 +21,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def environment(**variables):
-    """The tests' environment: ours with the fixtures on the path, plus
-    ``variables``."""
-    return dict(os.environ, PYTHONPATH=str(FIXTURES), PYTHONDONTWRITEBYTECODE="1", **variables)
+    """The tests' environment: ours without lazy_bind's child-process
+    variables, the fixtures on the path, plus ``variables``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAZY_BIND_SUBPROCESS")}
+    env.update(PYTHONPATH=str(FIXTURES), PYTHONDONTWRITEBYTECODE="1", **variables)
+    return env
 
 
 def _run(tmp_path, code, lazy, args=(), timeout=60, check=True, env=None):

@@ -10,25 +10,31 @@ file at exit (open it in Perfetto); ``--report`` prints an
 ``-X importtime``-shaped report of the deferred imports that were resolved,
 and those never needed, to stderr at exit.
 
+The program's Python children start lazy too, with the same policy
+(``_subprocess``; ``LAZY_BIND_SUBPROCESS=0`` turns that off); with
+``--trace`` each writes its own ``FILE.<pid>.json``; ``--report`` stays
+with this process.
+
 Bad usage (an unknown option, a missing argument, a bad policy) exits with
 status 2, as ``python`` does for its own options. The arguments are parsed
 by hand: argparse would import ``re`` and ``gettext`` before the program
 starts, which every run would pay for.
 """
 
-import atexit
+import os
 import sys
 
 import lazy_bind
-from lazy_bind import _program, _report
+from lazy_bind import _policy, _program, _report, _subprocess
 
 USAGE = """usage: python -m lazy_bind [options] (script.py | -c CODE | -m MODULE | -) [args]
 
 Run a Python program with lazy imports (mode all), as python would run it.
+Its Python children start lazy too (LAZY_BIND_SUBPROCESS=0: they do not).
 
 options:
   --policy TEXT|@FILE  policy text or @policy-file (default: $LAZY_BIND_POLICY)
-  --trace FILE.json    write a Chrome trace at exit
+  --trace FILE.json    write a Chrome trace at exit (each child: FILE.<pid>.json)
   --report             print a report to stderr at exit
   -h, --help           show this help and exit
 """
@@ -123,17 +129,20 @@ def parse(argv):
 
 
 def _enable(options):
-    """Enables lazy imports, the report and the trace as asked."""
+    """Enables lazy imports, the report and the trace as asked, and makes
+    the program's Python children lazy with the same policy."""
     try:
         lazy_bind.enable(policy=options.policy)
     except (lazy_bind.PolicyError, OSError) as error:
         _fail(f"bad policy: {error}", usage=False)
-    if options.trace or options.report:
+    trace = os.path.abspath(options.trace) if options.trace else None
+    if trace or options.report:
         lazy_bind.trace()
-    if options.trace:
-        atexit.register(_report.write_trace, options.trace)
+    if trace:
+        _report.write_trace_at_exit(trace)
     if options.report:
-        atexit.register(_report.print_report, sys.stderr)
+        _report.print_report_at_exit(sys.stderr)
+    _subprocess.export(_policy.in_force(), trace)
 
 
 def main(argv=None):

@@ -3,8 +3,10 @@ the same command line under plain `python` and after `-m lazy_bind`, and
 compares what the program saw, its output, traceback and exit status."""
 
 import os
+import py_compile
 import re
 import textwrap
+import zipfile
 
 import pytest
 
@@ -35,8 +37,9 @@ FAIL = textwrap.dedent(
 
 @pytest.fixture
 def programs(tmp_path):
-    """Writes the probe and the failing program as scripts, modules, a
-    package, a directory, a symbolic link, in ``tmp_path``."""
+    """Writes the probe and the failing programs into ``tmp_path``: as
+    scripts, modules, a package, a directory, a zip file, a ``.pyc`` file
+    and a symbolic link."""
     (tmp_path / "probe.py").write_text(PROBE)
     (tmp_path / "fail.py").write_text(FAIL)
     (tmp_path / "syntax.py").write_text("x = 1\n  y = 2\n")
@@ -47,6 +50,9 @@ def programs(tmp_path):
     (tmp_path / "probepkg" / "__main__.py").write_text(PROBE)
     (tmp_path / "probedir" / "__main__.py").write_text(PROBE)
     os.symlink(tmp_path / "sub" / "probe.py", tmp_path / "link.py")
+    py_compile.compile(tmp_path / "probe.py", tmp_path / "probe.pyc", doraise=True)
+    with zipfile.ZipFile(tmp_path / "probe.zip", "w") as archive:
+        archive.writestr("__main__.py", PROBE)
     return tmp_path
 
 
@@ -76,6 +82,8 @@ def _same_as_python(python, flags, args, input=None):
         pytest.param([], ["-mprobe"], id="-mMODULE"),
         pytest.param([], ["-m", "probepkg", "x"], id="-m-package"),
         pytest.param([], ["probedir", "x"], id="directory"),
+        pytest.param([], ["probe.zip", "x"], id="zip-file"),
+        pytest.param([], ["probe.pyc"], id="compiled-file"),
         pytest.param(["-P"], ["probe.py"], id="safe-path-script"),
         pytest.param(["-P"], ["-c", PROBE], id="safe-path-c"),
     ],

@@ -96,6 +96,7 @@ def _is_zip(path):
 
 
 def _exec_source(source, filename, module):
+    """Compiles ``source`` as ``filename`` and runs it in ``module``."""
     exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
 
 
@@ -105,6 +106,8 @@ def _exec_compiled(data, module):
 
 
 def _set_path0(entry):
+    """Puts ``entry`` in place of ``sys.path[0]`` (the current directory,
+    for ``-m lazy_bind``), unless ``-P`` kept that out of ``sys.path``."""
     if not sys.flags.safe_path:
         sys.path[0] = entry
 

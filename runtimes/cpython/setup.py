@@ -7,6 +7,12 @@ build runs `cargo build --release --lib` with CARGO_TARGET_DIR set to
 `liblazy_bind.a` into the extension. The C sources include only
 `include/lazy_bind.h` and `runtimes/cpython-common/lazy_bind_cpython.h`
 besides Python.h.
+
+`build_py` also puts `src/lazy_bind.pth` at the top of the build directory,
+so the wheel carries it at its root and pip installs it into site-packages
+(and records it, so `pip uninstall` removes it), as pytest-cov ships its
+`.pth`: its one line makes Python children of a lazy program lazy
+(`lazy_bind/_subprocess.py`).
 """
 
 import os
@@ -15,11 +21,13 @@ from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 REPO = Path(os.environ.get("LAZY_BIND_REPO", HERE.parents[1])).resolve()
 TARGET = REPO / "target" / "cpython-adaptor"
 ARCHIVE = TARGET / "release" / "liblazy_bind.a"
+PTH = HERE / "src" / "lazy_bind.pth"
 
 
 class BuildWithCargo(build_ext):
@@ -39,6 +47,18 @@ class BuildWithCargo(build_ext):
         if not ARCHIVE.is_file():
             raise SystemExit(f"cargo did not produce {ARCHIVE}")
         super().run()
+
+
+class BuildWithPth(build_py):
+    """Builds the package and adds the start-up hook ``lazy_bind.pth``
+    beside it, at the root of what gets installed."""
+
+    def run(self):
+        super().run()
+        self.copy_file(str(PTH), str(Path(self.build_lib) / PTH.name), preserve_mode=0)
+
+    def get_outputs(self, include_bytecode=True):
+        return [*super().get_outputs(include_bytecode), str(Path(self.build_lib) / PTH.name)]
 
 
 native = Extension(
@@ -70,4 +90,4 @@ native = Extension(
     extra_link_args=["-Wl,--exclude-libs,ALL"],
 )
 
-setup(ext_modules=[native], cmdclass={"build_ext": BuildWithCargo})
+setup(ext_modules=[native], cmdclass={"build_ext": BuildWithCargo, "build_py": BuildWithPth})

@@ -29,7 +29,7 @@ def test_policy_mode_statement_wins(run):
 
 def test_malformed_policy_names_line_and_column(run):
     result = run("print('ran')", args=["--policy", "mode all\neager-targt x"], check=False)
-    assert result.returncode == 1 and "ran" not in result.stdout
+    assert result.returncode == 2 and "ran" not in result.stdout
     assert "bad policy" in result.stderr and "line 2" in result.stderr, result.stderr
 
 
@@ -99,7 +99,7 @@ def test_eager_scope_nests_and_is_per_thread(run):
 
 def test_command_line_errors_and_equals_form(run):
     result = run("print('ran')", args=["--bogus"], check=False)
-    assert result.returncode == 1 and "unknown option --bogus" in result.stderr
+    assert result.returncode == 2 and "unknown option --bogus" in result.stderr
     assert "usage: python -m lazy_bind" in result.stderr
     run(
         """

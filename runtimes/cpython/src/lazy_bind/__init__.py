@@ -11,7 +11,7 @@ what is still pending (the phase switch before the first batch);
 
 import os as _os
 
-from . import _hook, _native, _policy
+from . import _hook, _native, _policy, _subprocess
 from ._defaults import DEFAULT_OPT_OUT
 from ._native import LazyImportCycleError, LazyImportDeadlockError, LazyImportError, PolicyError
 
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-def enable(policy=None, mode="all", defaults=True, filter=None):
+def enable(policy=None, mode="all", defaults=True, filter=None, subprocesses=False):
     """Defers eligible imports from now on.
 
     ``policy`` is policy text or ``@path`` to a policy file (the format of
@@ -49,6 +49,13 @@ def enable(policy=None, mode="all", defaults=True, filter=None):
     about every import the rules leave deferred (False: import now); an
     exception in it is reported as unraisable and counts as True.
 
+    With ``subprocesses``, the Python children this process starts from
+    now on (``subprocess`` with this interpreter, ``multiprocessing``
+    spawn workers) enable lazy_bind at start-up with the same policy,
+    without the filter: the policy text goes into the
+    ``LAZY_BIND_SUBPROCESS`` environment variable (see
+    ``lazy_bind._subprocess``), unless that variable is ``"0"``.
+
     Raises :class:`PolicyError` (a ``ValueError``) naming the line and
     column of malformed policy text, and ``OSError`` for an unreadable
     policy file.
@@ -59,6 +66,8 @@ def enable(policy=None, mode="all", defaults=True, filter=None):
     if filter is not None:
         _native.set_filter(filter)
     _hook.install()
+    if subprocesses:
+        _subprocess.export(_policy.in_force())
 
 
 def disable(resolve_pending=True):

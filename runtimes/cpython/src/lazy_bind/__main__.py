@@ -1,56 +1,100 @@
 """``python -m lazy_bind [--policy TEXT|@FILE] [--trace FILE.json] [--report]
-script.py [args]`` or ``... -m module [args]``.
+(script.py | -c CODE | -m MODULE | -) [args]``.
 
 Runs a program with every eligible import deferred (mode ``all`` unless the
-policy says otherwise), like Cinder's ``-L``. Without ``--policy``, the
-``LAZY_BIND_POLICY`` environment variable is used. ``--trace`` writes a
-Chrome trace-event JSON file at exit (open it in Perfetto); ``--report``
-prints an ``-X importtime``-shaped report of the deferred imports that were
-resolved, and those never needed, to stderr at exit.
+policy says otherwise), like Cinder's ``-L``, and otherwise as ``python``
+would run it (``_program``: ``sys.argv``, ``sys.path[0]``, ``__main__``,
+tracebacks, exit status). Without ``--policy``, the ``LAZY_BIND_POLICY``
+environment variable is used. ``--trace`` writes a Chrome trace-event JSON
+file at exit (open it in Perfetto); ``--report`` prints an
+``-X importtime``-shaped report of the deferred imports that were resolved,
+and those never needed, to stderr at exit.
 
-The arguments are parsed by hand: argparse would import ``re`` and
-``gettext`` before the program starts, which every run would pay for.
+The program's Python children start lazy too, with the same policy
+(``_subprocess``; ``LAZY_BIND_SUBPROCESS=0`` turns that off); with
+``--trace`` each writes its own ``FILE.<pid>.json``; ``--report`` stays
+with this process.
+
+Bad usage (an unknown option, a missing argument, a bad policy) exits with
+status 2, as ``python`` does for its own options. The arguments are parsed
+by hand: argparse would import ``re`` and ``gettext`` before the program
+starts, which every run would pay for.
 """
 
-import atexit
 import os
-import runpy
 import sys
 
 import lazy_bind
-from lazy_bind import _report
+from lazy_bind import _policy, _program, _report, _subprocess
 
-USAGE = """usage: python -m lazy_bind [options] (script.py | -m MODULE) [args]
+USAGE = """usage: python -m lazy_bind [options] (script.py | -c CODE | -m MODULE | -) [args]
 
-Run a Python program with lazy imports (mode all).
+Run a Python program with lazy imports (mode all), as python would run it.
+Its Python children start lazy too (LAZY_BIND_SUBPROCESS=0: they do not).
 
 options:
   --policy TEXT|@FILE  policy text or @policy-file (default: $LAZY_BIND_POLICY)
-  --trace FILE.json    write a Chrome trace at exit
+  --trace FILE.json    write a Chrome trace at exit (each child: FILE.<pid>.json)
   --report             print a report to stderr at exit
   -h, --help           show this help and exit
 """
 
+USAGE_ERROR = 2
+
 
 class Options:
-    """What the command line asked for."""
+    """What the command line asked for: ``run`` is the ``_program``
+    function that runs the program, ``target`` its arguments before the
+    program's own."""
 
     def __init__(self):
         self.policy = None
         self.trace = None
         self.report = False
-        self.module = None
+        self.run = None
         self.target = []
+        self.args = []
 
 
-def _fail(message):
-    sys.stderr.write(USAGE)
-    sys.exit(f"python -m lazy_bind: error: {message}")
+def _fail(message, usage=True):
+    """Exits with status 2 after ``message`` (and a pointer to the usage)."""
+    sys.stderr.write(f"python -m lazy_bind: error: {message}\n")
+    if usage:
+        sys.stderr.write(USAGE.partition("\n")[0] + "\n")
+        sys.stderr.write("Try 'python -m lazy_bind --help' for more information.\n")
+    sys.exit(USAGE_ERROR)
+
+
+def _program_option(options, argv, i, run):
+    """Takes ``-c CODE``/``-m MODULE`` (or ``-cCODE``/``-mMODULE``) at
+    ``argv[i]``: the program and its arguments."""
+    value = argv[i][2:]
+    if not value:
+        if i + 1 == len(argv):
+            _fail(f"argument expected for the {argv[i]} option")
+        i += 1
+        value = argv[i]
+    options.run = run
+    options.target = [value]
+    options.args = argv[i + 1 :]
+    return options
+
+
+def _program_path(options, argv, i):
+    """Takes the script (or ``-``: standard input) at ``argv[i]``."""
+    if argv[i] == "-":
+        options.run = _program.run_stdin
+    else:
+        options.run = _program.run_path
+        options.target = [argv[i]]
+    options.args = argv[i + 1 :]
+    return options
 
 
 def parse(argv):
     """Options from ``argv``: ours come first; the program starts at the
-    first argument that is not an option of ours, or after ``-m MODULE``."""
+    first argument that is not an option of ours (``--`` ends them), or at
+    ``-c``/``-m``, whose value is the program and not an option."""
     options = Options()
     i = 0
     while i < len(argv):
@@ -68,40 +112,43 @@ def parse(argv):
                 i += 1
                 value = argv[i]
             setattr(options, name[2:], value)
-        elif arg == "-m":
+        elif arg.startswith("-c"):
+            return _program_option(options, argv, i, _program.run_command)
+        elif arg.startswith("-m"):
+            return _program_option(options, argv, i, _program.run_module)
+        elif arg == "--":
             if i + 1 == len(argv):
-                _fail("-m needs a module name")
-            options.module = argv[i + 1]
-            options.target = argv[i + 2 :]
-            return options
+                _fail("give a script after --")
+            return _program_path(options, argv, i + 1)
         elif arg.startswith("-") and arg != "-":
             _fail(f"unknown option {arg}")
         else:
-            options.target = argv[i:]
-            return options
+            return _program_path(options, argv, i)
         i += 1
-    _fail("give a script or -m MODULE")
+    _fail("give a script, -c CODE, -m MODULE or - (standard input)")
+
+
+def _enable(options):
+    """Enables lazy imports, the report and the trace as asked, and makes
+    the program's Python children lazy with the same policy."""
+    try:
+        lazy_bind.enable(policy=options.policy)
+    except (lazy_bind.PolicyError, OSError) as error:
+        _fail(f"bad policy: {error}", usage=False)
+    trace = os.path.abspath(options.trace) if options.trace else None
+    if trace or options.report:
+        lazy_bind.trace()
+    if trace:
+        _report.write_trace_at_exit(trace)
+    if options.report:
+        _report.print_report_at_exit(sys.stderr)
+    _subprocess.export(_policy.in_force(), trace)
 
 
 def main(argv=None):
     options = parse(sys.argv[1:] if argv is None else argv)
-    try:
-        lazy_bind.enable(policy=options.policy)
-    except (lazy_bind.PolicyError, OSError) as error:
-        sys.exit(f"python -m lazy_bind: bad policy: {error}")
-    if options.trace or options.report:
-        lazy_bind.trace()
-    if options.trace:
-        atexit.register(_report.write_trace, options.trace)
-    if options.report:
-        atexit.register(_report.print_report, sys.stderr)
-    if options.module is not None:
-        sys.argv = [options.module, *options.target]
-        runpy.run_module(options.module, run_name="__main__", alter_sys=True)
-    else:
-        sys.argv = list(options.target)
-        sys.path[0] = os.path.dirname(os.path.abspath(options.target[0]))
-        runpy.run_path(options.target[0], run_name="__main__")
+    _enable(options)
+    options.run(*options.target, options.args)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from . import _native
 
 MODES = {"none": 0, "normal": 1, "all": 2}
-_set = False
+_text = None
 
 
 def read(policy):
@@ -26,17 +26,24 @@ def apply(text, mode, default_rules):
     ``mode`` applies unless the text has its own ``mode`` statement. The
     text is parsed alone first, so that its errors name its own lines.
     """
-    global _set
+    global _text
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     _native.set_policy(text)
     rules = list(default_rules)
     if not _sets_mode(text):
         rules.insert(0, f"mode {mode}")
-    _native.set_policy("; ".join(rules) + "\n" + text)
-    _set = True
+    combined = "; ".join(rules) + "\n" + text
+    _native.set_policy(combined)
+    _text = combined
 
 
 def is_set():
     """Whether a policy was applied."""
-    return _set
+    return _text is not None
+
+
+def in_force():
+    """The policy text in force (with its mode and the default rules), or
+    None before :func:`apply`; applied alone, it gives the same policy."""
+    return _text

@@ -1,5 +1,7 @@
 """What ``--report`` and ``--trace`` write at exit."""
 
+import atexit
+import os
 import sys
 
 from . import _native
@@ -20,3 +22,33 @@ def write_trace(path):
         _native.write_chrome_trace(path)
     except OSError as error:
         print(f"lazy_bind: {error}", file=sys.stderr)
+
+
+def process_trace_path(path):
+    """``path`` with this process's id before its suffix:
+    ``trace.json`` -> ``trace.<pid>.json``."""
+    root, suffix = os.path.splitext(path)
+    return f"{root}.{os.getpid()}{suffix}"
+
+
+def print_report_at_exit(stream):
+    """Prints the report to ``stream`` at exit of this process only (not
+    of a child forked from it)."""
+    owner = os.getpid()
+
+    def report():
+        if os.getpid() == owner:
+            print_report(stream)
+
+    atexit.register(report)
+
+
+def write_trace_at_exit(path):
+    """Writes the trace to ``path`` at exit; a child forked from this
+    process writes its own to :func:`process_trace_path` instead."""
+    owner = os.getpid()
+
+    def write():
+        write_trace(path if os.getpid() == owner else process_trace_path(path))
+
+    atexit.register(write)

@@ -673,25 +673,6 @@ static inline long lazy_bind_cpython_read_varint(const unsigned char **p,
   return value;
 }
 
-/* The handler covering code unit `unit` according to the exception table
- * `table` (a code object's co_exceptiontable), or -1 if none does. */
-static inline long lazy_bind_cpython_handler_of(PyObject *table, long unit) {
-  const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(table);
-  const unsigned char *end = p + PyBytes_GET_SIZE(table);
-  for (;;) {
-    long start = lazy_bind_cpython_read_varint(&p, end);
-    long length = lazy_bind_cpython_read_varint(&p, end);
-    long target = lazy_bind_cpython_read_varint(&p, end);
-    long depth = lazy_bind_cpython_read_varint(&p, end);
-    if (start < 0 || length < 0 || target < 0 || depth < 0) {
-      return -1;
-    }
-    if (unit >= start && unit < start + length) {
-      return target;
-    }
-  }
-}
-
 /* A code object's unquickened instructions (two bytes a code unit) and the
  * opcode numbers to read them with. */
 typedef struct {

@@ -11,14 +11,60 @@
  *   deadlock through an entry and a module lock is reported, not hung;
  * - the body of a policy filter that calls a Python callable;
  * - the engine's counters as a dict;
- * - the lookup of 3.11's exception tables (which handler covers a code
- *   unit).
- * Header-only: include it, after Python.h and lazy_bind.h, from one file. */
-#ifndef LAZY_BIND_CPYTHON_H
+ * - where each import statement sits in its code object (handler, loop,
+ *   line, what follows), analysed once per code object and kept with it.
+ * Header-only: include it, after Python.h and lazy_bind.h, from one file of
+ * a runtime (it holds that runtime's state). Another file of the runtime
+ * that needs only the import-site types below defines
+ * LAZY_BIND_CPYTHON_TYPES_ONLY around its include. */
+#ifndef LAZY_BIND_CPYTHON_TYPES
+#define LAZY_BIND_CPYTHON_TYPES
+
+/* The opcode numbers the import-site analysis reads, -1 for one this
+ * CPython lacks: the stock adaptor takes them from dis.opmap, the fork from
+ * its opcode.h. */
+typedef struct {
+  int cache; /* CACHE: an inline cache unit */
+  int extended_arg;
+  int import_name;
+  int import_from;
+  int store_name;
+  int store_global;
+  int swap;
+  int pop_top;
+  int push_exc_info;
+  int with_except_start;
+  int jump_backward;
+  int jump_backward_no_interrupt;
+} lazy_bind_cpython_opcodes;
+
+/* One IMPORT_NAME of a code object. */
+typedef struct {
+  long unit;       /* its code unit (byte offset / 2) */
+  long argument;   /* its full argument: the co_names index of the module name */
+  uint32_t flags;  /* LAZY_BIND_CONTEXT_IN_TRY, _IN_WITH, _IN_LOOP */
+  int line;        /* its line, 0 if none */
+  int steps;       /* the IMPORT_FROMs right after it, with a SWAP 2, POP_TOP
+                      between two: 2 for `import a.b.c as d` (for a `from`
+                      import, 1: its first name) */
+  long store_name; /* the co_names index that the STORE_NAME or STORE_GLOBAL
+                      after the steps stores to, -1 if another instruction
+                      follows */
+} lazy_bind_cpython_import_site;
+
+#endif /* LAZY_BIND_CPYTHON_TYPES */
+
+#if !defined(LAZY_BIND_CPYTHON_TYPES_ONLY) && !defined(LAZY_BIND_CPYTHON_H)
 #define LAZY_BIND_CPYTHON_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#ifdef Py_BUILD_CORE
+#include "pycore_code.h" /* the line-table reader, inside the interpreter */
+#endif
 
 /* The thread state a waiting thread gave up in before_block; a thread waits
  * for at most one resolution at a time, so one slot per thread. */
@@ -588,8 +634,32 @@ static inline bool lazy_bind_cpython_call_filter(PyObject *callable, const char 
   return defer;
 }
 
-/* One varint of the 3.11 exception table: 6-bit groups, bit 6 says more
- * follow (bit 7 marks an entry's start). Returns -1 at the end. */
+/* ---- where each import statement sits in its code object ------------------
+ *
+ * For each IMPORT_NAME of a code object: whether an exception handler
+ * covers it (a `with` block's handler starts PUSH_EXC_INFO,
+ * WITH_EXCEPT_START; any other is try/except/finally; a `finally` body is
+ * compiled twice and either copy counts), whether it is in a loop (a
+ * backward jump after it lands at or before it), its line, and what the
+ * statement does with the module (IMPORT_FROM steps and a store). A code
+ * object is analysed on the first question about it, in a few linear walks,
+ * and the answer kept in its co_extra slot (freed with it), so a module of
+ * n imports costs O(size + n log n), not a scan of the code per import.
+ *
+ * The code read is the unquickened one (PyCode_GetCode), whose inline
+ * caches are CACHE units; the opcode numbers come from the runtime, as they
+ * differ between CPython versions. */
+
+/* A code object's analysis (its co_extra value): its IMPORT_NAMEs in code
+ * order. */
+typedef struct {
+  Py_ssize_t len;
+  lazy_bind_cpython_import_site items[1]; /* `len` of them (at least one slot) */
+} lazy_bind_cpython_code_imports;
+
+/* One varint of the exception table: 6-bit groups, bit 6 says more follow
+ * (bit 7 marks an entry's start). Returns -1 at the end, or for a value
+ * that does not fit. */
 static inline long lazy_bind_cpython_read_varint(const unsigned char **p,
                                                  const unsigned char *end) {
   if (*p >= end) {
@@ -598,7 +668,7 @@ static inline long lazy_bind_cpython_read_varint(const unsigned char **p,
   unsigned char b = *(*p)++;
   long value = b & 63;
   while (b & 64) {
-    if (*p >= end) {
+    if (*p >= end || value > (LONG_MAX >> 6)) {
       return -1;
     }
     b = *(*p)++;
@@ -607,9 +677,136 @@ static inline long lazy_bind_cpython_read_varint(const unsigned char **p,
   return value;
 }
 
-/* The handler covering code unit `unit` according to the exception table
- * `table` (a code object's co_exceptiontable), or -1 if none does. */
-static inline long lazy_bind_cpython_handler_of(PyObject *table, long unit) {
+/* A code object's unquickened instructions (two bytes a code unit) and the
+ * opcode numbers to read them with. */
+typedef struct {
+  const unsigned char *bytes;
+  long units;
+  const lazy_bind_cpython_opcodes *ops;
+} lazy_bind_cpython_code;
+
+/* One decoded instruction. */
+typedef struct {
+  int op;    /* its opcode; -1 past the end of the code */
+  long unit; /* the unit of its opcode, after its EXTENDED_ARG prefixes */
+  long arg;  /* its full argument */
+  long next; /* the unit after it and its inline caches */
+} lazy_bind_cpython_instruction;
+
+/* The instruction whose EXTENDED_ARG prefixes start at unit `at`. */
+static inline lazy_bind_cpython_instruction
+lazy_bind_cpython_decode(const lazy_bind_cpython_code *code, long at) {
+  lazy_bind_cpython_instruction in = {-1, code->units, 0, code->units};
+  uint32_t arg = 0; /* wraps, as CPython's oparg does, for absurd prefixes */
+  for (; at < code->units; at++) {
+    arg = (arg << 8) | code->bytes[2 * at + 1];
+    if (code->bytes[2 * at] != code->ops->extended_arg) {
+      in.op = code->bytes[2 * at];
+      in.unit = at;
+      in.arg = (long)arg;
+      in.next = at + 1;
+      break;
+    }
+  }
+  while (in.next < code->units && code->bytes[2 * in.next] == code->ops->cache) {
+    in.next++;
+  }
+  return in;
+}
+
+/* Whether `in` is the opcode `op` (never for -1, an opcode this CPython
+ * lacks, nor past the end). */
+static inline bool lazy_bind_cpython_is(const lazy_bind_cpython_instruction *in, int op) {
+  return op >= 0 && in->op == op;
+}
+
+/* The number of IMPORT_NAMEs in `code`. */
+static inline Py_ssize_t lazy_bind_cpython_count_imports(const lazy_bind_cpython_code *code) {
+  Py_ssize_t count = 0;
+  for (long at = 0; at < code->units;) {
+    lazy_bind_cpython_instruction in = lazy_bind_cpython_decode(code, at);
+    count += lazy_bind_cpython_is(&in, code->ops->import_name);
+    at = in.next;
+  }
+  return count;
+}
+
+/* Sets `site->steps` and `site->store_name` from the instructions after its
+ * IMPORT_NAME, starting at unit `at`. */
+static inline void lazy_bind_cpython_read_follow(const lazy_bind_cpython_code *code, long at,
+                                                 lazy_bind_cpython_import_site *site) {
+  const lazy_bind_cpython_opcodes *ops = code->ops;
+  lazy_bind_cpython_instruction in = lazy_bind_cpython_decode(code, at);
+  site->steps = 0;
+  while (lazy_bind_cpython_is(&in, ops->import_from)) {
+    /* `import a.b.c as d`: IMPORT_FROM b, SWAP 2, POP_TOP, IMPORT_FROM c,
+     * then the store. */
+    site->steps++;
+    in = lazy_bind_cpython_decode(code, in.next);
+    if (lazy_bind_cpython_is(&in, ops->swap)) {
+      lazy_bind_cpython_instruction pop = lazy_bind_cpython_decode(code, in.next);
+      if (lazy_bind_cpython_is(&pop, ops->pop_top)) {
+        in = lazy_bind_cpython_decode(code, pop.next);
+      }
+    }
+  }
+  bool store = lazy_bind_cpython_is(&in, ops->store_name) ||
+               lazy_bind_cpython_is(&in, ops->store_global);
+  site->store_name = store ? in.arg : -1;
+}
+
+/* Fills `imports` (room for every IMPORT_NAME of `code`, zeroed) with the
+ * IMPORT_NAMEs in code order: unit, argument, steps and store. */
+static inline void lazy_bind_cpython_collect(const lazy_bind_cpython_code *code,
+                                             lazy_bind_cpython_code_imports *imports) {
+  for (long at = 0; at < code->units;) {
+    lazy_bind_cpython_instruction in = lazy_bind_cpython_decode(code, at);
+    if (lazy_bind_cpython_is(&in, code->ops->import_name)) {
+      lazy_bind_cpython_import_site *site = &imports->items[imports->len++];
+      site->unit = in.unit;
+      site->argument = in.arg;
+      lazy_bind_cpython_read_follow(code, in.next, site);
+    }
+    at = in.next;
+  }
+}
+
+/* The index of the first import at or after code unit `unit` (`len` if
+ * none). */
+static inline Py_ssize_t
+lazy_bind_cpython_first_from(const lazy_bind_cpython_code_imports *imports, long unit) {
+  Py_ssize_t low = 0, high = imports->len;
+  while (low < high) {
+    Py_ssize_t middle = low + (high - low) / 2;
+    if (imports->items[middle].unit < unit) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low;
+}
+
+/* Whether the handler at unit `handler` is a `with` block's. */
+static inline bool lazy_bind_cpython_with_handler(const lazy_bind_cpython_code *code,
+                                                  long handler) {
+  lazy_bind_cpython_instruction in = lazy_bind_cpython_decode(code, handler);
+  if (!lazy_bind_cpython_is(&in, code->ops->push_exc_info)) {
+    return false;
+  }
+  in = lazy_bind_cpython_decode(code, in.next);
+  return lazy_bind_cpython_is(&in, code->ops->with_except_start);
+}
+
+#define LAZY_BIND_CPYTHON_IN_HANDLER (LAZY_BIND_CONTEXT_IN_TRY | LAZY_BIND_CONTEXT_IN_WITH)
+
+/* Marks each import that the exception table `table` (bytes) covers:
+ * IN_WITH under a `with` block's handler, IN_TRY under any other. The
+ * table's first entry covering an import decides, as in CPython's lookup;
+ * one walk of the table. */
+static inline void lazy_bind_cpython_mark_handlers(lazy_bind_cpython_code_imports *imports,
+                                                   const lazy_bind_cpython_code *code,
+                                                   PyObject *table) {
   const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(table);
   const unsigned char *end = p + PyBytes_GET_SIZE(table);
   for (;;) {
@@ -618,12 +815,257 @@ static inline long lazy_bind_cpython_handler_of(PyObject *table, long unit) {
     long target = lazy_bind_cpython_read_varint(&p, end);
     long depth = lazy_bind_cpython_read_varint(&p, end);
     if (start < 0 || length < 0 || target < 0 || depth < 0) {
-      return -1;
+      return;
     }
-    if (unit >= start && unit < start + length) {
-      return target;
+    uint32_t flag = lazy_bind_cpython_with_handler(code, target) ? LAZY_BIND_CONTEXT_IN_WITH
+                                                                 : LAZY_BIND_CONTEXT_IN_TRY;
+    for (Py_ssize_t k = lazy_bind_cpython_first_from(imports, start);
+         k < imports->len && imports->items[k].unit - start < length; k++) {
+      if (!(imports->items[k].flags & LAZY_BIND_CPYTHON_IN_HANDLER)) {
+        imports->items[k].flags |= flag;
+      }
     }
   }
+}
+
+/* Orders pointers to import sites by argument. */
+static inline int lazy_bind_cpython_by_argument(const void *a, const void *b) {
+  const lazy_bind_cpython_import_site *x = *(const lazy_bind_cpython_import_site *const *)a;
+  const lazy_bind_cpython_import_site *y = *(const lazy_bind_cpython_import_site *const *)b;
+  return (x->argument > y->argument) - (x->argument < y->argument);
+}
+
+/* CPython compiles a `finally` body twice: for the normal exit (no handler
+ * covers it) and the exceptional one (covered). Marks IN_TRY every
+ * uncovered import whose argument a covered import of the same code object
+ * shares. Returns 0, or -1 with MemoryError set. */
+static inline int lazy_bind_cpython_mark_finally_copies(lazy_bind_cpython_code_imports *imports) {
+  lazy_bind_cpython_import_site **sorted = PyMem_RawMalloc(
+      sizeof(lazy_bind_cpython_import_site *) * (size_t)(imports->len > 0 ? imports->len : 1));
+  if (sorted == NULL) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  for (Py_ssize_t k = 0; k < imports->len; k++) {
+    sorted[k] = &imports->items[k];
+  }
+  qsort(sorted, (size_t)imports->len, sizeof(lazy_bind_cpython_import_site *),
+        lazy_bind_cpython_by_argument);
+  for (Py_ssize_t start = 0; start < imports->len;) {
+    Py_ssize_t end = start;
+    bool covered = false;
+    while (end < imports->len && sorted[end]->argument == sorted[start]->argument) {
+      covered |= (sorted[end]->flags & LAZY_BIND_CPYTHON_IN_HANDLER) != 0;
+      end++;
+    }
+    for (Py_ssize_t k = start; covered && k < end; k++) {
+      if (!(sorted[k]->flags & LAZY_BIND_CPYTHON_IN_HANDLER)) {
+        sorted[k]->flags |= LAZY_BIND_CONTEXT_IN_TRY;
+      }
+    }
+    start = end;
+  }
+  PyMem_RawFree(sorted);
+  return 0;
+}
+
+/* Marks IN_LOOP each import inside a loop body: a backward jump at unit j
+ * to unit t <= j makes [t, j) one. Returns 0, or -1 with MemoryError set. */
+static inline int lazy_bind_cpython_mark_loops(lazy_bind_cpython_code_imports *imports,
+                                               const lazy_bind_cpython_code *code) {
+  /* Loop depth by code unit: +1 where a loop body starts, -1 after it. */
+  long *depth = PyMem_RawCalloc((size_t)code->units + 1, sizeof(long));
+  if (depth == NULL) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  const lazy_bind_cpython_opcodes *ops = code->ops;
+  for (long at = 0; at < code->units;) {
+    lazy_bind_cpython_instruction in = lazy_bind_cpython_decode(code, at);
+    /* The jump lands `arg` units before the instruction after it. */
+    long target = in.next - in.arg;
+    if ((lazy_bind_cpython_is(&in, ops->jump_backward) ||
+         lazy_bind_cpython_is(&in, ops->jump_backward_no_interrupt)) &&
+        target >= 0 && target <= in.unit) {
+      depth[target]++;
+      depth[in.unit]--;
+    }
+    at = in.next;
+  }
+  long level = 0;
+  Py_ssize_t next = 0;
+  for (long u = 0; u < code->units && next < imports->len; u++) {
+    level += depth[u];
+    if (imports->items[next].unit == u) {
+      if (level > 0) {
+        imports->items[next].flags |= LAZY_BIND_CONTEXT_IN_LOOP;
+      }
+      next++;
+    }
+  }
+  PyMem_RawFree(depth);
+  return 0;
+}
+
+/* Gives the imports from `*next` on that start before byte `end` the line
+ * `line` if they lie at or after byte `start` (an import in no range keeps
+ * 0), and moves `*next` past them. Ranges come in code order. */
+static inline void lazy_bind_cpython_assign_line(lazy_bind_cpython_code_imports *imports,
+                                                 Py_ssize_t *next, long start, long end,
+                                                 int line) {
+  /* Two bytes a code unit. */
+  while (*next < imports->len && imports->items[*next].unit * 2 < end) {
+    if (imports->items[*next].unit * 2 >= start) {
+      imports->items[*next].line = line;
+    }
+    (*next)++;
+  }
+}
+
+#ifdef Py_BUILD_CORE
+/* Sets each import's line, walking the line table once with the
+ * interpreter's own reader (inside the interpreter, the fork: no objects
+ * made, where co_lines() made a tuple per range). Returns 0. */
+static inline int lazy_bind_cpython_mark_lines(lazy_bind_cpython_code_imports *imports,
+                                               PyCodeObject *code_object) {
+  PyCodeAddressRange bounds;
+  _PyCode_InitAddressRange(code_object, &bounds);
+  Py_ssize_t next = 0;
+  while (next < imports->len && _PyLineTable_NextAddressRange(&bounds)) {
+    lazy_bind_cpython_assign_line(imports, &next, bounds.ar_start, bounds.ar_end,
+                                  bounds.ar_line > 0 ? bounds.ar_line : 0);
+  }
+  return 0;
+}
+#else
+/* One item of co_lines(), (start, end, line) in bytes, into `*start`,
+ * `*end` and `*line` (0 for None). Returns 0, or -1 with an exception set. */
+static inline int lazy_bind_cpython_line_range(PyObject *item, long *start, long *end,
+                                               long *line) {
+  if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 3) {
+    PyErr_SetString(PyExc_TypeError, "co_lines() must yield (start, end, line) tuples");
+    return -1;
+  }
+  PyObject *number = PyTuple_GET_ITEM(item, 2);
+  *start = PyLong_AsLong(PyTuple_GET_ITEM(item, 0));
+  *end = PyLong_AsLong(PyTuple_GET_ITEM(item, 1));
+  *line = number == Py_None ? 0 : PyLong_AsLong(number);
+  return PyErr_Occurred() ? -1 : 0;
+}
+
+/* Sets each import's line from `code_object`'s co_lines(), walked once (the
+ * line-table reader is internal to the interpreter). Returns 0, or -1 with
+ * an exception set. */
+static inline int lazy_bind_cpython_mark_lines(lazy_bind_cpython_code_imports *imports,
+                                               PyCodeObject *code_object) {
+  PyObject *lines = PyObject_CallMethod((PyObject *)code_object, "co_lines", NULL);
+  PyObject *iterator = lines != NULL ? PyObject_GetIter(lines) : NULL;
+  Py_XDECREF(lines);
+  if (iterator == NULL) {
+    return -1;
+  }
+  bool failed = false;
+  Py_ssize_t next = 0;
+  PyObject *item;
+  while (!failed && next < imports->len && (item = PyIter_Next(iterator)) != NULL) {
+    long start, end, line;
+    failed = lazy_bind_cpython_line_range(item, &start, &end, &line) < 0;
+    Py_DECREF(item);
+    if (!failed) {
+      lazy_bind_cpython_assign_line(imports, &next, start, end, (int)line);
+    }
+  }
+  Py_DECREF(iterator);
+  return failed || PyErr_Occurred() ? -1 : 0;
+}
+#endif
+
+/* The analysis of `code_object` with the opcode numbers `ops`; NULL with an
+ * exception set on failure. Free it with PyMem_RawFree. */
+static inline lazy_bind_cpython_code_imports *
+lazy_bind_cpython_analyse(PyCodeObject *code_object, const lazy_bind_cpython_opcodes *ops) {
+  PyObject *table = code_object->co_exceptiontable;
+  PyObject *bytes = PyCode_GetCode(code_object);
+  if (bytes == NULL) {
+    return NULL;
+  }
+  if (!PyBytes_Check(bytes) || !PyBytes_Check(table)) {
+    PyErr_SetString(PyExc_TypeError, "co_code and co_exceptiontable must be bytes");
+    Py_DECREF(bytes);
+    return NULL;
+  }
+  lazy_bind_cpython_code code = {(const unsigned char *)PyBytes_AS_STRING(bytes),
+                                 (long)(PyBytes_GET_SIZE(bytes) / 2), ops};
+  Py_ssize_t count = lazy_bind_cpython_count_imports(&code);
+  lazy_bind_cpython_code_imports *imports = PyMem_RawCalloc(
+      1, sizeof(lazy_bind_cpython_code_imports) +
+             sizeof(lazy_bind_cpython_import_site) * (size_t)count);
+  if (imports == NULL) {
+    PyErr_NoMemory();
+  } else {
+    lazy_bind_cpython_collect(&code, imports);
+    lazy_bind_cpython_mark_handlers(imports, &code, table);
+    if (lazy_bind_cpython_mark_finally_copies(imports) < 0 ||
+        lazy_bind_cpython_mark_loops(imports, &code) < 0 ||
+        lazy_bind_cpython_mark_lines(imports, code_object) < 0) {
+      PyMem_RawFree(imports);
+      imports = NULL;
+    }
+  }
+  Py_DECREF(bytes);
+  return imports;
+}
+
+/* The co_extra slot holding each code object's analysis, -1 until first
+ * requested: one per runtime, as one file of a runtime includes this. */
+static Py_ssize_t lazy_bind_cpython_extra_index = -1;
+
+/* `code`'s analysis, made on the first call for it and kept in its co_extra
+ * slot; NULL with an exception set on failure. */
+static inline const lazy_bind_cpython_code_imports *
+lazy_bind_cpython_code_imports_of(PyCodeObject *code, const lazy_bind_cpython_opcodes *ops) {
+  if (lazy_bind_cpython_extra_index < 0) {
+    lazy_bind_cpython_extra_index = _PyEval_RequestCodeExtraIndex(PyMem_RawFree);
+    if (lazy_bind_cpython_extra_index < 0) {
+      PyErr_SetString(PyExc_RuntimeError, "lazy_bind: no code extra slot left");
+      return NULL;
+    }
+  }
+  void *extra = NULL;
+  if (_PyCode_GetExtra((PyObject *)code, lazy_bind_cpython_extra_index, &extra) < 0) {
+    return NULL;
+  }
+  if (extra != NULL) {
+    return extra;
+  }
+  lazy_bind_cpython_code_imports *imports = lazy_bind_cpython_analyse(code, ops);
+  if (imports != NULL &&
+      _PyCode_SetExtra((PyObject *)code, lazy_bind_cpython_extra_index, imports) < 0) {
+    PyMem_RawFree(imports);
+    imports = NULL;
+  }
+  return imports;
+}
+
+/* The IMPORT_NAME at code unit `unit` of `code` (opcode numbers `ops`) into
+ * `*site_out`, from the code object's analysis (made once, see
+ * lazy_bind_cpython_code_imports_of). Returns 1, 0 (no exception set) if
+ * no IMPORT_NAME is at `unit`, or -1 with an exception set. The site lives
+ * as long as `code`. */
+LAZY_BIND_MUST_USE static inline int
+lazy_bind_cpython_import_site_at(PyCodeObject *code, long unit,
+                                 const lazy_bind_cpython_opcodes *ops,
+                                 const lazy_bind_cpython_import_site **site_out) {
+  const lazy_bind_cpython_code_imports *imports = lazy_bind_cpython_code_imports_of(code, ops);
+  if (imports == NULL) {
+    return -1;
+  }
+  Py_ssize_t k = lazy_bind_cpython_first_from(imports, unit);
+  if (k == imports->len || imports->items[k].unit != unit) {
+    return 0;
+  }
+  *site_out = &imports->items[k];
+  return 1;
 }
 
 #endif /* LAZY_BIND_CPYTHON_H */

@@ -65,7 +65,6 @@ native = Extension(
     "lazy_bind._native",
     sources=[
         "src/lazy_bind/_native.c",
-        "src/lazy_bind/_context.c",
         "src/lazy_bind/_importer.c",
         "src/lazy_bind/_placeholder.c",
     ],

@@ -2,6 +2,10 @@
 bullet 3): module level only, never under an exception handler, never star
 imports or __future__."""
 
+import dis
+import json
+import os
+import textwrap
 import unittest
 
 from lazy_support import LazyTestCase
@@ -47,6 +51,67 @@ class Eligibility(LazyTestCase):
             """)
         self.assertEqual(out, ["m_class", "m_except", "m_exec_locals", "m_finally", "m_func",
                                "m_loop", "m_star", "m_try", "m_with"])
+
+    def test_trace_names_each_context(self):
+        # Read from the code object: the handler covering the import (the
+        # innermost: a `with` block's, or try/except/finally, also for the
+        # copy of a `finally` body that runs on the normal exit), a loop (a
+        # backward jump), and nothing for an import after all of them.
+        proc = self.run_python(MODULES, """
+            import contextlib
+            try:
+                import m_try
+            except ImportError:
+                pass
+            with contextlib.nullcontext():
+                import m_with
+            try:
+                with contextlib.nullcontext():
+                    import m_except
+            finally:
+                pass
+            for _ in range(1):
+                import m_loop
+            try:
+                pass
+            finally:
+                import m_finally
+            import m_plain
+            """, xoptions=("lazy_imports=all", "lazy_imports_trace=trace.json"))
+        with open(os.path.join(proc.tmpdir, "trace.json"), encoding="utf-8") as f:
+            events = json.load(f)["traceEvents"]
+        reasons = {event["args"]["target"]: event["args"]["reason"] for event in events
+                   if event.get("cat") == "policy" and event["args"]["importer"] == "__main__"}
+        never = "eager: the import is inside a {}, which is never lazy".format
+        self.assertEqual(reasons, {
+            "contextlib": "defer: mode all",
+            "m_try": never("try/except/finally block"),
+            "m_with": never("with block"),
+            "m_except": never("with block"),
+            "m_loop": never("loop"),
+            "m_finally": never("try/except/finally block"),
+            "m_plain": "defer: mode all",
+        })
+
+    def test_statements_after_256_names_are_read_through_extended_arg(self):
+        # Past 256 names, IMPORT_NAME, IMPORT_FROM and STORE_NAME carry their
+        # argument in EXTENDED_ARG prefixes.
+        main = "".join(f"n{i} = {i}\n" for i in range(300)) + textwrap.dedent("""
+            import json, sys, _lazy_imports
+            import p.sub as sub
+            from p.sub import VALUE
+            import m_plain
+            lazy = [_lazy_imports.is_lazy(globals()[n]) for n in ("sub", "VALUE", "m_plain")]
+            loaded = [n in sys.modules for n in ("p.sub", "m_plain")]
+            print(json.dumps([lazy, loaded, sub.VALUE, VALUE, m_plain.LOADED]))
+            """)
+        ops = [i.opname for i in dis.get_instructions(compile(main, "main.py", "exec"))]
+        prefixed = [ops[k - 1] == "EXTENDED_ARG" for k, op in enumerate(ops)
+                    if op == "IMPORT_NAME"]
+        self.assertEqual(prefixed, [True] * 6)
+        files = dict(MODULES, **{"p/__init__.py": "", "p/sub.py": "VALUE = 7\n"})
+        out = self.run_json(files, main)
+        self.assertEqual(out, [[True, True, True], [False, False], 7, 7, True])
 
     def test_star_import_copies_pending_placeholders_unresolved(self):
         # A package whose submodule does `from pkg import *` while the

@@ -1,5 +1,7 @@
 """Imports that are never deferred."""
 
+import dis
+import json
 import textwrap
 
 import pytest
@@ -61,6 +63,71 @@ EAGER_CONTEXTS = {
 @pytest.mark.parametrize("context", sorted(EAGER_CONTEXTS))
 def test_context_is_eager(run, context):
     run(textwrap.dedent(EAGER_CONTEXTS[context]) + "\nimport sys\nassert 'plain_mod' in sys.modules\n")
+
+
+def test_trace_names_each_context(run, tmp_path):
+    # Read from the code object: the handler covering the import (the
+    # innermost: a `with` block's, or try/except/finally, also for the copy
+    # of a `finally` body that runs on the normal exit), a loop (a backward
+    # jump), and nothing for an import after all of them.
+    trace = tmp_path / "trace.json"
+    run(
+        """
+        import contextlib
+        try:
+            import json
+        except ImportError:
+            pass
+        with contextlib.nullcontext():
+            import csv
+        try:
+            with contextlib.nullcontext():
+                import shlex
+        finally:
+            pass
+        for _ in range(1):
+            import glob
+        try:
+            pass
+        finally:
+            import fnmatch
+        import plain_mod
+        """,
+        args=["--trace", str(trace)],
+    )
+    reasons = {
+        event["args"]["target"]: event["args"]["reason"]
+        for event in json.loads(trace.read_text())["traceEvents"]
+        if event.get("cat") == "policy" and event["args"]["importer"] == "__main__"
+    }
+    never = "eager: the import is inside a {}, which is never lazy".format
+    assert reasons == {
+        "contextlib": "defer: mode all",
+        "json": never("try/except/finally block"),
+        "csv": never("with block"),
+        "shlex": never("with block"),
+        "glob": never("loop"),
+        "fnmatch": never("try/except/finally block"),
+        "plain_mod": "defer: mode all",
+    }, reasons
+
+
+def test_statements_after_256_names_are_read_through_extended_arg(run):
+    # Past 256 names, IMPORT_NAME, IMPORT_FROM and STORE_NAME carry their
+    # argument in EXTENDED_ARG prefixes.
+    code = "".join(f"n{i} = {i}\n" for i in range(300)) + textwrap.dedent(
+        """
+        import sys
+        import apkg.sub.leaf as leaf
+        import plain_mod
+        assert "apkg.sub.leaf" not in sys.modules and "plain_mod" not in sys.modules
+        assert leaf.VALUE == "leaf" and plain_mod.VALUE == 42
+        """
+    )
+    ops = [i.opname for i in dis.get_instructions(compile(code, "main.py", "exec"))]
+    prefixed = [ops[k - 1] == "EXTENDED_ARG" for k, op in enumerate(ops) if op == "IMPORT_NAME"]
+    assert prefixed == [True, True, True]
+    run(code)
 
 
 def test_module_level_if_block_is_lazy(run):

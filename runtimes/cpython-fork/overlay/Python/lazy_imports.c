@@ -14,15 +14,13 @@
 #define Py_LAZY_IMPORTS_IMPL
 #include "Python.h"
 #include "opcode.h"
-#include "pycore_code.h"
 #include "pycore_fileutils.h"
 #include "pycore_frame.h"
 #include "pycore_initconfig.h"
 #include "pycore_interp.h"
 #include "pycore_lazy_imports.h"
 #include "pycore_lazy_imports_defaults.h"  // lazy_imports_default_rules
-#include "lazy_bind_cpython.h"               // the hooks, the filter, handler_of
-#include "pycore_opcode.h"
+#include "lazy_bind_cpython.h"               // the hooks, the filter, import sites
 #include "pycore_pystate.h"
 #include "pycore_runtime.h"
 
@@ -270,201 +268,34 @@ _PyLazyImports_ResolveHandle(_PyLazyImportObject *placeholder)
 
 /* ---- eligibility: where in the code the import statement is --------------- */
 
-/* The base opcode of unit `i` (quickened forms mapped back). */
-static int
-base_op(PyCodeObject *code, long i)
+/* This build's opcode numbers, for the shared glue's analysis. */
+static const lazy_bind_cpython_opcodes opcodes = {
+    .cache = CACHE,
+    .extended_arg = EXTENDED_ARG,
+    .import_name = IMPORT_NAME,
+    .import_from = IMPORT_FROM,
+    .store_name = STORE_NAME,
+    .store_global = STORE_GLOBAL,
+    .swap = SWAP,
+    .pop_top = POP_TOP,
+    .push_exc_info = PUSH_EXC_INFO,
+    .with_except_start = WITH_EXCEPT_START,
+    .jump_backward = JUMP_BACKWARD,
+    .jump_backward_no_interrupt = JUMP_BACKWARD_NO_INTERRUPT,
+};
+
+/* The IMPORT_NAME at `unit` of `code` (its context, line and what follows,
+ * analysed once per code object by the shared glue), or NULL with an
+ * exception set. */
+static const lazy_bind_cpython_import_site *
+import_site(PyCodeObject *code, long unit)
 {
-    return _PyOpcode_Deopt[_Py_OPCODE(_PyCode_CODE(code)[i])];
-}
-
-/* The context of every IMPORT_NAME of a code object, computed in one pass
- * on its first deferrable import and kept in the code object's co_extra
- * slot (freed with it), so a module with n imports costs O(size + n log n)
- * instead of a scan of its code per import. */
-typedef struct {
-    long unit;       /* the IMPORT_NAME's code unit */
-    long argument;   /* its full argument (EXTENDED_ARG folded in) */
-    uint32_t flags;  /* LAZY_BIND_CONTEXT_IN_TRY / _IN_WITH / _IN_LOOP */
-    int line;        /* its line (the declaration site) */
-} ImportContext;
-
-typedef struct {
-    Py_ssize_t len;
-    ImportContext items[1];  /* `len` of them, in code order */
-} CodeImports;
-
-static Py_ssize_t code_extra_index = -1;
-
-static void
-free_code_imports(void *imports)
-{
-    PyMem_RawFree(imports);
-}
-
-static int
-by_argument(const void *a, const void *b)
-{
-    const ImportContext *x = *(const ImportContext *const *)a;
-    const ImportContext *y = *(const ImportContext *const *)b;
-    return (x->argument > y->argument) - (x->argument < y->argument);
-}
-
-/* Analyses `code`: each import's line and handler (try/except/finally or
- * with), the copies of a `finally` body, and loops (backward jumps). */
-static CodeImports *
-analyse_code(PyCodeObject *code)
-{
-    long units = (long)Py_SIZE(code);
-    Py_ssize_t count = 0;
-    for (long i = 0; i < units; i++) {
-        int op = base_op(code, i);
-        count += op == IMPORT_NAME;
-        i += _PyOpcode_Caches[op];
-    }
-    CodeImports *imports = PyMem_RawCalloc(
-        1, sizeof(CodeImports) + sizeof(ImportContext) * (size_t)(count > 0 ? count : 1));
-    /* Loop depth by code unit: +1 where a loop body starts, -1 after it. */
-    long *depth = PyMem_RawCalloc((size_t)units + 1, sizeof(long));
-    ImportContext **sorted = PyMem_RawCalloc((size_t)(count > 0 ? count : 1),
-                                             sizeof(ImportContext *));
-    if (imports == NULL || depth == NULL || sorted == NULL) {
-        PyMem_RawFree(imports);
-        PyMem_RawFree(depth);
-        PyMem_RawFree(sorted);
-        PyErr_NoMemory();
-        return NULL;
-    }
-    long arg = 0;
-    for (long i = 0; i < units; i++) {
-        int op = base_op(code, i);
-        arg = (arg << 8) | _Py_OPARG(_PyCode_CODE(code)[i]);
-        if (op == EXTENDED_ARG) {
-            continue;
-        }
-        if (op == IMPORT_NAME) {
-            ImportContext *item = &imports->items[imports->len++];
-            item->unit = i;
-            item->argument = arg;
-            long handler = lazy_bind_cpython_handler_of(code->co_exceptiontable, i);
-            if (handler >= 0) {
-                /* A with block's handler is PUSH_EXC_INFO, WITH_EXCEPT_START. */
-                item->flags = handler + 1 < units && base_op(code, handler) == PUSH_EXC_INFO &&
-                                      base_op(code, handler + 1) == WITH_EXCEPT_START
-                                  ? LAZY_BIND_CONTEXT_IN_WITH
-                                  : LAZY_BIND_CONTEXT_IN_TRY;
-            }
-        }
-        else if ((op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT) && arg <= i + 1) {
-            /* Jumps from after unit i back to i + 1 - arg: the loop body
-             * is [i + 1 - arg, i). */
-            depth[i + 1 - arg]++;
-            depth[i]--;
-        }
-        arg = 0;
-        i += _PyOpcode_Caches[op];
-    }
-    /* Lines, walking the line table once (PyCode_Addr2Line walks it from
-     * the start on every call). */
-    PyCodeAddressRange bounds;
-    _PyCode_InitAddressRange(code, &bounds);
-    for (Py_ssize_t k = 0; k < imports->len && _PyLineTable_NextAddressRange(&bounds);) {
-        while (k < imports->len &&
-               imports->items[k].unit * (long)sizeof(_Py_CODEUNIT) < bounds.ar_end) {
-            imports->items[k++].line = bounds.ar_line;
-        }
-    }
-    long level = 0;
-    Py_ssize_t next = 0;
-    for (long u = 0; u < units && next < imports->len; u++) {
-        level += depth[u];
-        if (imports->items[next].unit == u) {
-            if (level > 0) {
-                imports->items[next].flags |= LAZY_BIND_CONTEXT_IN_LOOP;
-            }
-            next++;
-        }
-    }
-    /* CPython compiles a `finally` body twice: once for the normal exit
-     * (not covered by the exception table) and once for the exceptional
-     * one (covered). An IMPORT_NAME whose argument is covered elsewhere
-     * marks the uncovered copies as inside `finally` too. */
-    for (Py_ssize_t k = 0; k < imports->len; k++) {
-        sorted[k] = &imports->items[k];
-    }
-    qsort(sorted, (size_t)imports->len, sizeof(ImportContext *), by_argument);
-    for (Py_ssize_t start = 0; start < imports->len;) {
-        Py_ssize_t end = start;
-        int covered = 0;
-        while (end < imports->len && sorted[end]->argument == sorted[start]->argument) {
-            covered |= (sorted[end]->flags & (LAZY_BIND_CONTEXT_IN_TRY |
-                                              LAZY_BIND_CONTEXT_IN_WITH)) != 0;
-            end++;
-        }
-        for (Py_ssize_t k = start; covered && k < end; k++) {
-            if (!(sorted[k]->flags & (LAZY_BIND_CONTEXT_IN_TRY | LAZY_BIND_CONTEXT_IN_WITH))) {
-                sorted[k]->flags |= LAZY_BIND_CONTEXT_IN_TRY;
-            }
-        }
-        start = end;
-    }
-    PyMem_RawFree(depth);
-    PyMem_RawFree(sorted);
-    return imports;
-}
-
-/* The context of the IMPORT_NAME at `unit`, or NULL with an exception set. */
-static const ImportContext *
-code_context(PyCodeObject *code, long unit)
-{
-    if (code_extra_index < 0) {
-        code_extra_index = _PyEval_RequestCodeExtraIndex(free_code_imports);
-        if (code_extra_index < 0) {
-            PyErr_SetString(PyExc_RuntimeError, "lazy imports: no code extra slot left");
-            return NULL;
-        }
-    }
-    void *extra = NULL;
-    if (_PyCode_GetExtra((PyObject *)code, code_extra_index, &extra) < 0) {
-        return NULL;
-    }
-    CodeImports *imports = extra;
-    if (imports == NULL) {
-        imports = analyse_code(code);
-        if (imports == NULL) {
-            return NULL;
-        }
-        if (_PyCode_SetExtra((PyObject *)code, code_extra_index, imports) < 0) {
-            PyMem_RawFree(imports);
-            return NULL;
-        }
-    }
-    Py_ssize_t low = 0, high = imports->len;
-    while (low < high) {
-        Py_ssize_t middle = low + (high - low) / 2;
-        if (imports->items[middle].unit < unit) {
-            low = middle + 1;
-        }
-        else {
-            high = middle;
-        }
-    }
-    if (low == imports->len || imports->items[low].unit != unit) {
+    const lazy_bind_cpython_import_site *site = NULL;
+    int found = lazy_bind_cpython_import_site_at(code, unit, &opcodes, &site);
+    if (found == 0) {
         PyErr_SetString(PyExc_SystemError, "lazy imports: no IMPORT_NAME at this instruction");
-        return NULL;
     }
-    return &imports->items[low];
-}
-
-/* Whether the IMPORT_NAME at `unit` is followed by IMPORT_FROM: the
- * `import a.b as c` form (a `from` import has a fromlist instead). */
-static int
-followed_by_import_from(PyCodeObject *code, long unit)
-{
-    long i = unit + 1;
-    while (i < Py_SIZE(code) && base_op(code, i) == EXTENDED_ARG) {
-        i++;
-    }
-    return i < Py_SIZE(code) && base_op(code, i) == IMPORT_FROM;
+    return found > 0 ? site : NULL;
 }
 
 /* ---- eligibility: names ---------------------------------------------------- */
@@ -757,12 +588,14 @@ _PyLazyImport_PendingSubmodule(PyObject *module, PyObject *name)
     return attr;
 }
 
-/* Binds the deferred statement: a placeholder for `import a.b.c` (bound
- * to `a`), or a statement placeholder for the IMPORT_FROMs that follow. */
+/* Binds the deferred statement whose IMPORT_NAME is `site` of `code`: a
+ * placeholder for `import a.b.c` (bound to `a`), or a statement placeholder
+ * for the IMPORT_FROMs that follow. */
 static PyObject *
-defer_statement(PyCodeObject *code, long unit, int line, PyObject *globals, PyObject *importer,
-                PyObject *target, PyObject *fromlist)
+defer_statement(PyCodeObject *code, const lazy_bind_cpython_import_site *site,
+                PyObject *globals, PyObject *importer, PyObject *target, PyObject *fromlist)
 {
+    int line = site->line;
     uint64_t ns = (uint64_t)(uintptr_t)globals;
     if (add_pending_submodules(target) < 0) {
         return NULL;
@@ -770,7 +603,9 @@ defer_statement(PyCodeObject *code, long unit, int line, PyObject *globals, PyOb
     if (fromlist != Py_None) {
         return _PyLazyImport_NewStatement(target, NULL, importer, code->co_filename, line, ns);
     }
-    if (followed_by_import_from(code, unit)) {
+    /* `import a.b as c`: IMPORT_FROM steps (a `from` import has a fromlist
+     * instead). */
+    if (site->steps > 0) {
         PyObject *top = top_package(target);
         if (top == NULL) {
             return NULL;
@@ -850,19 +685,18 @@ _PyLazyImport_Defer(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject 
     int marked = target != NULL && named_lazy(lazy_modules, target);
     if (target != NULL && (marked || lazy.mode == LAZY_BIND_MODE_ALL || lazy.policy_file)) {
         long unit = (long)_PyInterpreterFrame_LASTI(frame);
-        const ImportContext *context = code_context(code, unit);
-        uint32_t flags = context == NULL ? 0 : context->flags;
+        const lazy_bind_cpython_import_site *site = import_site(code, unit);
+        uint32_t flags = site == NULL ? 0 : site->flags;
         if (marked) {
             flags |= LAZY_BIND_CONTEXT_MARKED_LAZY;
         }
         const char *importer_utf8 = PyUnicode_AsUTF8(importer);
         const char *target_utf8 = PyUnicode_AsUTF8(target);
-        deferred = context == NULL || importer_utf8 == NULL || target_utf8 == NULL
+        deferred = site == NULL || importer_utf8 == NULL || target_utf8 == NULL
                        ? -1
                        : policy_decides(importer_utf8, target_utf8, fromlist, flags);
         if (deferred > 0) {
-            *result = defer_statement(code, unit, context->line, globals, importer, target,
-                                      fromlist);
+            *result = defer_statement(code, site, globals, importer, target, fromlist);
             deferred = *result == NULL ? -1 : 1;
         }
     }

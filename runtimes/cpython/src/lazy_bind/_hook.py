@@ -21,9 +21,10 @@ statement needs the attribute now; imports inside the imported module stay
 lazy), which covers star imports and ``__future__``, and
 ``__import__``/``importlib.import_module`` calls made by user code (only
 the IMPORT_NAME instruction is deferred). All of this runs in C
-(``_native.c``, ``_importer.c``, ``_placeholder.c``, ``_context.c``); an
-import that is not deferred goes to the original ``__import__`` with its
-arguments unchanged and no frame of lazy_bind in between.
+(``_native.c``, ``_importer.c``, ``_placeholder.c`` and the glue shared
+with the CPython fork, ``lazy_bind_cpython.h``); an import that is not
+deferred goes to the original ``__import__`` with its arguments unchanged
+and no frame of lazy_bind in between.
 """
 
 import builtins

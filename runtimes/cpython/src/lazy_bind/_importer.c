@@ -258,9 +258,9 @@ static Py_ssize_t dots_in(PyObject *name) {
  * *result what the statement's IMPORT_NAME returns: the placeholder bound to
  * `bound`, or the IMPORT_FROM steps that lead to it. Returns 1, 0 when the
  * engine rejects the name (CPython reports it at the eager import), or -1. */
-static int bind(PyCodeObject *code, const adaptor_import_site *site, PyObject *globals,
-                PyObject *importer, PyObject *name, PyObject *bound, PyObject *stands_for,
-                bool package, PyObject **result) {
+static int bind(PyCodeObject *code, const lazy_bind_cpython_import_site *site,
+                PyObject *globals, PyObject *importer, PyObject *name, PyObject *bound,
+                PyObject *stands_for, bool package, PyObject **result) {
   const char *importer_utf8 = PyUnicode_AsUTF8(importer);
   const char *target = PyUnicode_AsUTF8(name);
   const char *file = PyUnicode_AsUTF8(code->co_filename);
@@ -318,17 +318,17 @@ static int bind(PyCodeObject *code, const adaptor_import_site *site, PyObject *g
  * `import a.b.c` binds `a`, `import a as c` and `import a.b as c` bind `c`.
  * Returns 1 with the statement's value in *result, 0 to import eagerly
  * instead (a shape not deferred, or nothing left to defer), or -1. */
-static int defer_statement(PyCodeObject *code, const adaptor_import_site *site,
+static int defer_statement(PyCodeObject *code, const lazy_bind_cpython_import_site *site,
                            PyObject *globals, PyObject *importer, PyObject *name,
                            PyObject **result) {
-  if (site->store == ADAPTOR_STORE_OTHER || site->store_name >= PyTuple_GET_SIZE(code->co_names)) {
+  if (site->store_name < 0 || site->store_name >= PyTuple_GET_SIZE(code->co_names)) {
     return 0;
   }
   PyObject *stored = PyTuple_GET_ITEM(code->co_names, site->store_name);
   Py_ssize_t dots = dots_in(name);
   PyObject *top = NULL;
   bool package = false;
-  if (site->store == ADAPTOR_STORE_NAME) {
+  if (site->steps == 0) {
     Py_ssize_t dot = PyUnicode_FindChar(name, '.', 0, PyUnicode_GET_LENGTH(name), 1);
     top = dot == -2 ? NULL : dot < 0 ? Py_NewRef(name) : PyUnicode_Substring(name, 0, dot);
     if (top == NULL) {
@@ -378,14 +378,14 @@ static int try_defer(PyObject *const *args, PyObject **result) {
     return 0;
   }
   PyCodeObject *code = PyFrame_GetCode(frame);
-  const adaptor_import_site *site = NULL;
+  const lazy_bind_cpython_import_site *site = NULL;
   uint32_t flags = LAZY_BIND_CONTEXT_NOT_MODULE_LEVEL;
   if (PyEval_GetGlobals() == globals && locals == globals && module_code(code)) {
-    site = adaptor_import_site_at(code, PyFrame_GetLasti(frame));
-    if (site == NULL) {
-      /* Not an import statement: an `__import__` call. */
+    int found = adaptor_import_site_at(code, PyFrame_GetLasti(frame), &site);
+    if (found <= 0) {
+      /* Not an import statement (an `__import__` call), or a failure. */
       Py_DECREF(code);
-      return PyErr_Occurred() ? -1 : 0;
+      return found;
     }
     flags = site->flags;
   }

@@ -29,12 +29,84 @@
 lazy_bind_engine *adaptor_engine;
 lazy_bind_importer *adaptor_importer;
 
-long adaptor_handler_of(PyObject *table, long unit) {
-  return lazy_bind_cpython_handler_of(table, unit);
-}
-
 uint32_t adaptor_fail(void **runtime_error_out) {
   return lazy_bind_cpython_fail(runtime_error_out);
+}
+
+/* ---- where an import statement sits in its code object ----------------- */
+
+/* This interpreter's opcode numbers, from dis.opmap (configure). */
+static lazy_bind_cpython_opcodes opcodes;
+static bool opcodes_read;
+
+/* opmap[name] into `*out`, -1 when this interpreter has no such opcode.
+ * Returns 0, or -1 with an exception set. */
+static int opcode_of(PyObject *opmap, const char *name, int *out) {
+  PyObject *value = PyMapping_GetItemString(opmap, name);
+  if (value == NULL) {
+    if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
+      return -1;
+    }
+    PyErr_Clear();
+    *out = -1;
+    return 0;
+  }
+  long number = PyLong_AsLong(value);
+  Py_DECREF(value);
+  if (number == -1 && PyErr_Occurred()) {
+    return -1;
+  }
+  if (number < 0 || number > 255) {
+    PyErr_Format(PyExc_ValueError, "opmap['%s'] must be an opcode number (0-255)", name);
+    return -1;
+  }
+  *out = (int)number;
+  return 0;
+}
+
+int adaptor_opcodes_configure(PyObject *opmap) {
+  lazy_bind_cpython_opcodes read;
+  struct {
+    const char *name;
+    int *slot;
+  } wanted[] = {
+      {"CACHE", &read.cache},
+      {"EXTENDED_ARG", &read.extended_arg},
+      {"IMPORT_NAME", &read.import_name},
+      {"IMPORT_FROM", &read.import_from},
+      {"STORE_NAME", &read.store_name},
+      {"STORE_GLOBAL", &read.store_global},
+      {"SWAP", &read.swap},
+      {"POP_TOP", &read.pop_top},
+      {"PUSH_EXC_INFO", &read.push_exc_info},
+      {"WITH_EXCEPT_START", &read.with_except_start},
+      {"JUMP_BACKWARD", &read.jump_backward},
+      {"JUMP_BACKWARD_NO_INTERRUPT", &read.jump_backward_no_interrupt},
+  };
+  for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+    if (opcode_of(opmap, wanted[i].name, wanted[i].slot) < 0) {
+      return -1;
+    }
+  }
+  if (read.import_name < 0 || read.extended_arg < 0) {
+    PyErr_SetString(PyExc_RuntimeError, "opmap lacks IMPORT_NAME or EXTENDED_ARG");
+    return -1;
+  }
+  opcodes = read;
+  opcodes_read = true;
+  return 0;
+}
+
+int adaptor_import_site_at(PyCodeObject *code, int lasti,
+                           const lazy_bind_cpython_import_site **site_out) {
+  if (!opcodes_read) {
+    PyErr_SetString(PyExc_RuntimeError, "lazy_bind._native.configure() was not called");
+    return -1;
+  }
+  if (lasti < 0) {
+    return 0;
+  }
+  return lazy_bind_cpython_import_site_at(code, lasti / 2, &opcodes, site_out);
 }
 
 /* ---- exceptions ---------------------------------------------------------- */
@@ -420,7 +492,7 @@ static PyObject *configure(PyObject *module, PyObject *args) {
   (void)module;
   PyObject *opmap, *original_import;
   if (!PyArg_ParseTuple(args, "OO", &opmap, &original_import) ||
-      adaptor_context_configure(opmap) < 0 ||
+      adaptor_opcodes_configure(opmap) < 0 ||
       adaptor_importer_configure(original_import) < 0) {
     return NULL;
   }

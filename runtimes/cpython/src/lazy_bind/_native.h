@@ -1,7 +1,8 @@
 /* What the C files of lazy_bind._native (one extension module) share.
  *
- * _native.c      the module: engine, exceptions, policy, tracing, counters;
- * _context.c     where an import statement sits in its code object;
+ * _native.c      the module: engine, exceptions, policy, tracing, counters,
+ *                and where an import statement sits in its code object
+ *                (the shared glue's analysis, with dis.opmap's numbers);
  * _placeholder.c LazyModule, the placeholder bound in place of a module;
  * _importer.c    the engine importer's hooks and the builtins.__import__
  *                replacement that defers statements through it.
@@ -16,6 +17,12 @@
 #include <stdbool.h>
 
 #include "lazy_bind.h"
+
+/* The import-site types of the shared glue (lazy_bind_cpython.h, included
+ * whole by _native.c only). */
+#define LAZY_BIND_CPYTHON_TYPES_ONLY
+#include "lazy_bind_cpython.h"
+#undef LAZY_BIND_CPYTHON_TYPES_ONLY
 
 /* ---- _native.c ------------------------------------------------------------ */
 
@@ -37,40 +44,19 @@ void adaptor_raise_engine_error(lazy_bind_result status, const lazy_bind_error *
  * exception set. */
 int adaptor_decide(const char *importer, const char *target, uint32_t flags);
 
-/* The shared CPython glue (lazy_bind_cpython.h, included by _native.c
- * only), for the other files: the handler covering code unit `unit` of an
- * exception table (-1 if none), and handing the pending exception to the
- * engine from a failed hook. */
-long adaptor_handler_of(PyObject *table, long unit);
+/* The shared CPython glue, for the other files: hands the pending
+ * exception to the engine from a failed hook. */
 uint32_t adaptor_fail(void **runtime_error_out);
-
-/* ---- _context.c ----------------------------------------------------------- */
-
-/* What follows an IMPORT_NAME instruction. */
-typedef enum {
-  ADAPTOR_STORE_OTHER = 0, /* a shape this module does not defer */
-  ADAPTOR_STORE_NAME,      /* STORE_NAME/STORE_GLOBAL: `import a.b`, `import a as c` */
-  ADAPTOR_STORE_FROM,      /* IMPORT_FROM steps, then a store: `import a.b as c` */
-} adaptor_store_kind;
-
-/* One IMPORT_NAME of a code object. */
-typedef struct {
-  long unit;                /* its code unit */
-  uint32_t flags;           /* LAZY_BIND_CONTEXT_IN_TRY / _IN_LOOP */
-  int line;                 /* its line, 0 if none */
-  adaptor_store_kind store; /* what follows it */
-  long store_name;          /* the co_names index the statement stores to */
-  int steps;                /* the number of IMPORT_FROM steps (ADAPTOR_STORE_FROM) */
-} adaptor_import_site;
 
 /* Reads the opcode numbers of this interpreter from `opmap` (dis.opmap).
  * Returns 0, or -1 with an exception set. */
-int adaptor_context_configure(PyObject *opmap);
+int adaptor_opcodes_configure(PyObject *opmap);
 
-/* The IMPORT_NAME at byte offset `lasti` of `code`, analysed once per code
- * object and cached with it. NULL with no exception set if `lasti` is not an
- * IMPORT_NAME; NULL with an exception set on failure. */
-const adaptor_import_site *adaptor_import_site_at(PyCodeObject *code, int lasti);
+/* The IMPORT_NAME at byte offset `lasti` of `code` into `*site_out`,
+ * analysed once per code object and cached with it: 1, 0 (no exception
+ * set) if `lasti` is not an IMPORT_NAME, -1 with an exception set. */
+int adaptor_import_site_at(PyCodeObject *code, int lasti,
+                           const lazy_bind_cpython_import_site **site_out);
 
 /* ---- _placeholder.c ------------------------------------------------------- */
 

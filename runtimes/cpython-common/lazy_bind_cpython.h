@@ -1020,6 +1020,11 @@ lazy_bind_cpython_analyse(PyCodeObject *code_object, const lazy_bind_cpython_opc
  * requested: one per runtime, as one file of a runtime includes this. */
 static Py_ssize_t lazy_bind_cpython_extra_index = -1;
 
+/* Forgets the co_extra slot, for an interpreter finalised in this process:
+ * slots are handed out per interpreter, and the next one hands them out
+ * anew. */
+static inline void lazy_bind_cpython_forget_code_extra(void) { lazy_bind_cpython_extra_index = -1; }
+
 /* `code`'s analysis, made on the first call for it and kept in its co_extra
  * slot; NULL with an exception set on failure. */
 static inline const lazy_bind_cpython_code_imports *

@@ -3,6 +3,8 @@ policy with explain, tracing, the never-resolved report and the fork hook."""
 
 import json
 import os
+import subprocess
+import sys
 import unittest
 
 from lazy_support import LazyTestCase
@@ -243,6 +245,31 @@ class Tooling(LazyTestCase):
             print(json.dumps([os.waitstatus_to_exitcode(status), holder.V]))
             """, timeout=30)
         self.assertEqual(out, [0, "slow"])
+
+
+class Embedding(unittest.TestCase):
+    """The interpreter initialised and finalised again in one process."""
+
+    TESTEMBED = os.path.join(os.path.dirname(os.path.realpath(sys.executable)),
+                             "Programs", "_testembed")
+
+    def test_repeated_init_in_lazy_mode(self):
+        # CPython's own case (test_embed): Py_Initialize and Py_Finalize in a
+        # loop. With lazy imports on, the second start-up failed (the
+        # code-extra slot and the objects of the finalised interpreter
+        # outlived it).
+        self.assertTrue(os.path.exists(self.TESTEMBED), self.TESTEMBED)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "LAZY_BIND"))}
+        env["PYTHON_LAZY_IMPORTS"] = "all"
+        # Run from the build tree, where it finds the standard library.
+        proc = subprocess.run([self.TESTEMBED, "test_repeated_simple_init"], env=env,
+                              cwd=os.path.dirname(os.path.dirname(self.TESTEMBED)),
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        # Each loop announces itself on stderr and says "Finalized" on stdout.
+        loops = proc.stderr.count("--- Loop #")
+        self.assertGreater(loops, 1, proc.stderr)
+        self.assertEqual(proc.stdout.count("Finalized"), loops, proc.stdout)
 
 
 if __name__ == "__main__":

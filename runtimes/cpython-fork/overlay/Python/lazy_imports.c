@@ -1009,8 +1009,10 @@ defaults_wanted(const PyConfig *config)
     return wanted;
 }
 
+/* At finalisation: the Chrome trace (-X lazy_imports_trace) and the
+ * never-resolved report (-X lazy_imports_report), if asked for. */
 static void
-at_exit(void)
+write_reports(void)
 {
     if (lazy.recorder != NULL && lazy.trace_path != NULL &&
         lazy_bind_write_chrome_trace(lazy.recorder, lazy.trace_path) != LAZY_BIND_OK)
@@ -1039,16 +1041,19 @@ init_error(const char *what, lazy_bind_result status)
     return _PyStatus_ERR(message);
 }
 
-/* Creates the engine, importer, policy and exceptions, and applies the
- * configuration: -X lazy_imports > PYTHON_LAZY_IMPORTS > the policy's own
- * `mode` line > normal. */
+/* Creates the engine (once per process), and for this interpreter the
+ * importer and policy, and applies the configuration: -X lazy_imports >
+ * PYTHON_LAZY_IMPORTS > the policy's own `mode` line > normal. */
 static PyStatus
 init_main(const PyConfig *config)
 {
-    lazy_bind_runtime_hooks hooks = lazy_bind_cpython_hooks();
-    lazy_bind_result status = lazy_bind_engine_new(&hooks, 0, &_PyLazyImports_engine);
-    if (status != LAZY_BIND_OK) {
-        return init_error("lazy_bind_engine_new", status);
+    lazy_bind_result status;
+    if (_PyLazyImports_engine == NULL) {
+        lazy_bind_runtime_hooks hooks = lazy_bind_cpython_hooks();
+        status = lazy_bind_engine_new(&hooks, 0, &_PyLazyImports_engine);
+        if (status != LAZY_BIND_OK) {
+            return init_error("lazy_bind_engine_new", status);
+        }
     }
     lazy_bind_import_hooks import_hooks = {
         .size = sizeof(lazy_bind_import_hooks),
@@ -1134,9 +1139,6 @@ init_main(const PyConfig *config)
             return init_error("lazy_bind_recorder_new", status);
         }
     }
-    if ((lazy.trace_path != NULL || lazy.report) && Py_AtExit(at_exit) < 0) {
-        return _PyStatus_ERR("lazy imports: too many Py_AtExit functions");
-    }
     return _PyStatus_OK();
 }
 
@@ -1180,13 +1182,43 @@ _PyLazyImports_Init(PyThreadState *tstate)
         return _PyStatus_ERR("lazy imports: cannot mirror importlib's module locks");
     }
     Py_DECREF(lock_deadlock);
-    if (_PyLazyImports_engine != NULL) {
-        return _PyStatus_OK();
-    }
     if (lazy_bind_version() != LAZY_BIND_VERSION) {
         return _PyStatus_ERR("lazy imports: lazy_bind header/library version mismatch");
     }
     return init_main(_PyInterpreterState_GetConfig(tstate->interp));
+}
+
+void
+_PyLazyImports_Fini(PyThreadState *tstate)
+{
+    if (!_Py_IsMainInterpreter(tstate->interp) || lazy.importer == NULL) {
+        return;
+    }
+    write_reports();
+    /* From here on every import is eager; placeholders still reachable
+     * (module teardown) resolve through the engine as before. */
+    lazy.mode = LAZY_BIND_MODE_NONE;
+    if (lazy.recorder != NULL &&
+        lazy_bind_engine_set_recorder(_PyLazyImports_engine, NULL) == LAZY_BIND_OK)
+    {
+        lazy_bind_recorder_free(&lazy.recorder);
+    }
+    lazy.recorder = NULL;
+    PyMem_RawFree(lazy.trace_path);
+    lazy.trace_path = NULL;
+    lazy.report = 0;
+    lazy_bind_policy_free(&lazy.policy);
+    Py_CLEAR(lazy.filter);
+    lazy_bind_importer_free(&lazy.importer);
+    /* The objects and the code-extra slot belong to this interpreter; a
+     * later Py_Initialize makes its own. The engine stays for the process:
+     * a daemon thread may still be waiting inside it, and the values its
+     * entries hold are never released (they are this interpreter's). */
+    Py_CLEAR(lazy.lazy_modules_str);
+    Py_CLEAR(lazy.pending_submodules);
+    Py_CLEAR(_PyLazyImports_CycleError);
+    Py_CLEAR(_PyLazyImports_DeadlockError);
+    lazy_bind_cpython_forget_code_extra();
 }
 
 void

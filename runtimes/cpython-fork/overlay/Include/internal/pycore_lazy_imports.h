@@ -88,6 +88,12 @@ PyObject *_PyLazyImport_StarValue(PyObject *module, PyObject *name, PyObject *lo
  * creates the engine (main interpreter only) and adds the sys functions. */
 PyStatus _PyLazyImports_Init(PyThreadState *tstate);
 
+/* Finalisation (Py_FinalizeEx, after the atexit functions, main interpreter
+ * only): writes the trace and the never-resolved report, turns laziness
+ * off and drops everything that belongs to this interpreter, so that a
+ * later Py_Initialize starts afresh. The engine itself stays. */
+void _PyLazyImports_Fini(PyThreadState *tstate);
+
 /* The fork-child hook (called from PyOS_AfterFork_Child). */
 void _PyLazyImports_AfterForkChild(void);
 

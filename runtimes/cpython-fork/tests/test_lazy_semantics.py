@@ -232,6 +232,23 @@ class DottedImports(LazyTestCase):
         self.assertEqual(out, [[True, True], ["a.b.c", "c", "d", False],
                                ["a", "a.b", "a.b.c", "a.d"]])
 
+    def test_import_as_imports_the_submodule_over_an_attribute_of_its_name(self):
+        # The package has an attribute `b` before its submodule `b` is
+        # imported: `import pkgz.b as m` imports the submodule and binds it,
+        # as eager CPython does (which also rebinds pkgz.b to it).
+        files = {"pkgz/__init__.py": "b = 'attribute'\n",
+                 "pkgz/b.py": "X = 'submodule'\n"}
+        script = """
+            import json, sys
+            import pkgz
+            pkgz.b
+            import pkgz.b as m
+            print(json.dumps([m.X, sys.modules["pkgz"].b is m]))
+            """
+        eager = self.run_json(files, script, xoptions=("lazy_imports=none",))
+        self.assertEqual(eager, ["submodule", True])
+        self.assertEqual(self.run_json(files, script), eager)
+
     def test_pending_submodules_merge_into_one_binding(self):
         out = self.run_json(self.FILES, """
             import json, events

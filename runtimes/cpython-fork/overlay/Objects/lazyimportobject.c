@@ -36,14 +36,14 @@ _PyLazyImport_New(lazy_bind_handle handle, const char *name, PyObject *file, int
     self->name = py_name;
     self->file = Py_NewRef(file);
     self->line = line;
-    self->module = self->full = self->importer = NULL;
+    self->module = self->full = self->alias = self->importer = NULL;
     self->ns = 0;
     return (PyObject *)self;
 }
 
 PyObject *
-_PyLazyImport_NewStatement(PyObject *module, PyObject *full, PyObject *importer,
-                           PyObject *file, int line, uint64_t ns)
+_PyLazyImport_NewStatement(PyObject *module, PyObject *full, PyObject *alias,
+                           PyObject *importer, PyObject *file, int line, uint64_t ns)
 {
     _PyLazyImportObject *self = PyObject_New(_PyLazyImportObject, &_PyLazyImport_Type);
     if (self == NULL) {
@@ -55,6 +55,7 @@ _PyLazyImport_NewStatement(PyObject *module, PyObject *full, PyObject *importer,
     self->name = Py_NewRef(module);
     self->module = Py_NewRef(module);
     self->full = Py_XNewRef(full);
+    self->alias = Py_XNewRef(alias);
     self->importer = Py_NewRef(importer);
     self->file = Py_NewRef(file);
     self->line = line;
@@ -71,6 +72,7 @@ lazy_import_dealloc(_PyLazyImportObject *self)
     Py_XDECREF(self->name);
     Py_XDECREF(self->module);
     Py_XDECREF(self->full);
+    Py_XDECREF(self->alias);
     Py_XDECREF(self->importer);
     Py_XDECREF(self->file);
     PyObject_Free(self);
@@ -194,10 +196,17 @@ _PyLazyImport_ImportFrom(PyThreadState *tstate, PyObject *from, PyObject *name)
         }
         if (last != 0) {
             /* `import a.b.c as d`, a middle step: stands for `a.b` now. */
-            PyObject *step = _PyLazyImport_NewStatement(child, self->full, self->importer,
-                                                        self->file, self->line, self->ns);
+            PyObject *step = _PyLazyImport_NewStatement(child, self->full, self->alias,
+                                                        self->importer, self->file, self->line,
+                                                        self->ns);
             Py_DECREF(child);
             return step;
+        }
+        if (self->alias != NULL) {
+            /* The last step: the submodule itself, imported as the eager
+             * statement would (never an attribute of the same name). */
+            Py_DECREF(child);
+            return _PyLazyImports_DeferModuleAs(self);
         }
     }
     Py_DECREF(child);

@@ -601,7 +601,8 @@ defer_statement(PyCodeObject *code, const lazy_bind_cpython_import_site *site,
         return NULL;
     }
     if (fromlist != Py_None) {
-        return _PyLazyImport_NewStatement(target, NULL, importer, code->co_filename, line, ns);
+        return _PyLazyImport_NewStatement(target, NULL, NULL, importer, code->co_filename, line,
+                                          ns);
     }
     /* `import a.b as c`: IMPORT_FROM steps (a `from` import has a fromlist
      * instead). */
@@ -610,8 +611,11 @@ defer_statement(PyCodeObject *code, const lazy_bind_cpython_import_site *site,
         if (top == NULL) {
             return NULL;
         }
-        PyObject *step = _PyLazyImport_NewStatement(top, target, importer, code->co_filename,
-                                                    line, ns);
+        PyObject *alias = site->store_name >= 0
+                              ? PyTuple_GET_ITEM(code->co_names, site->store_name)
+                              : NULL;
+        PyObject *step = _PyLazyImport_NewStatement(top, target, alias, importer,
+                                                    code->co_filename, line, ns);
         Py_DECREF(top);
         return step;
     }
@@ -704,6 +708,30 @@ _PyLazyImport_Defer(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject 
     Py_XDECREF(lazy_modules);
     Py_DECREF(importer);
     return deferred;
+}
+
+PyObject *
+_PyLazyImports_DeferModuleAs(_PyLazyImportObject *statement)
+{
+    const char *importer = PyUnicode_AsUTF8(statement->importer);
+    const char *module = PyUnicode_AsUTF8(statement->full);
+    const char *alias = PyUnicode_AsUTF8(statement->alias);
+    const char *file = PyUnicode_AsUTF8(statement->file);
+    if (importer == NULL || module == NULL || alias == NULL || file == NULL) {
+        return NULL;
+    }
+    lazy_bind_handle handle;
+    char *message = NULL;
+    lazy_bind_result status = lazy_bind_importer_defer_import_as(
+        lazy.importer, statement->ns, importer, module, alias, file,
+        (uint32_t)(statement->line > 0 ? statement->line : 0), &handle, &message);
+    if (status != LAZY_BIND_OK) {
+        PyErr_Format(PyExc_ImportError, "lazy_bind_importer_defer_import_as: %s",
+                     message ? message : lazy_bind_result_message(status));
+        lazy_bind_string_free(&message);
+        return NULL;
+    }
+    return _PyLazyImport_New(handle, module, statement->file, statement->line);
 }
 
 PyObject *

@@ -117,6 +117,8 @@ typedef struct {
     /* Statement placeholders only (NULL otherwise): */
     PyObject *module;    /* absolute name of the module it stands for */
     PyObject *full;      /* `import a.b.c as d`: "a.b.c"; NULL for `from` */
+    PyObject *alias;     /* `import a.b.c as d`: "d", where the statement's
+                            store names it; NULL otherwise */
     PyObject *importer;  /* the importing module's __name__ */
     uint64_t ns;         /* the namespace id (the globals dict's address) */
 } _PyLazyImportObject;
@@ -127,8 +129,8 @@ PyObject *_PyLazyImport_New(lazy_bind_handle handle, const char *name, PyObject 
                             int line);
 
 /* A statement placeholder (new reference). */
-PyObject *_PyLazyImport_NewStatement(PyObject *module, PyObject *full, PyObject *importer,
-                                     PyObject *file, int line, uint64_t ns);
+PyObject *_PyLazyImport_NewStatement(PyObject *module, PyObject *full, PyObject *alias,
+                                     PyObject *importer, PyObject *file, int line, uint64_t ns);
 
 /* The value of a placeholder (new reference), resolving it now if needed,
  * without writing it anywhere; NULL with an exception set. */
@@ -145,6 +147,11 @@ PyObject *_PyLazyImports_ResolveHandle(_PyLazyImportObject *placeholder);
 /* Defers `from module import name` for a statement placeholder (new
  * reference to the bound placeholder). */
 PyObject *_PyLazyImports_DeferAttribute(_PyLazyImportObject *statement, PyObject *name);
+
+/* Defers the module `import a.b.c as d` stands for, bound to its alias,
+ * for the last IMPORT_FROM of a statement placeholder with an alias (new
+ * reference to the bound placeholder). */
+PyObject *_PyLazyImports_DeferModuleAs(_PyLazyImportObject *statement);
 
 /* Exceptions and module-level helpers for _lazy_imports. */
 extern PyObject *_PyLazyImports_CycleError;

@@ -2,9 +2,11 @@
 # Builds the CPython fork (incrementally, through build.sh) and runs its
 # tests:
 #   1. the fork's semantic tests (tests/test_lazy_*.py, unittest);
-#   2. the stdlib sweep: every standard-library module that imports eagerly
+#   2. pytest with hypothesis on a small suite, in mode all
+#      (../cpython-common/tests/pytest_smoke/, which the adaptor runs too);
+#   3. the stdlib sweep: every standard-library module that imports eagerly
 #      imports and works lazily in mode all (stdlib_sweep.py);
-#   3. CPython's own import-related regression tests with lazy imports off
+#   4. CPython's own import-related regression tests with lazy imports off
 #      (PYTHON_LAZY_IMPORTS=none), two worker processes.
 # Part of scripts/test-all.sh (the README's test command).
 set -euo pipefail
@@ -17,6 +19,20 @@ unset PYTHONUNBUFFERED PYTHONDONTWRITEBYTECODE
 
 echo "== CPython fork: semantic tests"
 (cd "$here/tests" && "$python" -m unittest)
+
+echo "== CPython fork: pytest with hypothesis (mode all, default policy)"
+# Pure-Python packages, installed once with stock python3's pip into the
+# fork's work directory and put on its path.
+smoke=$here/../cpython-common/tests/pytest_smoke
+site=${LAZY_BIND_FORK_DIR:-$here/../../target/cpython-fork}/site-pytest
+if [ ! -f "$site/.ready" ] || ! cmp -s "$smoke/requirements.txt" "$site/.ready"; then
+  rm -rf "$site"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$site" \
+    -r "$smoke/requirements.txt"
+  cp "$smoke/requirements.txt" "$site/.ready"
+fi
+(cd "$smoke" &&
+  PYTHONPATH="$site" timeout 300 "$python" -X lazy_imports=all -m pytest -q -p no:cacheprovider)
 
 echo "== CPython fork: stdlib sweep (mode all)"
 "$python" "$here/stdlib_sweep.py" -j 2

@@ -35,12 +35,15 @@ pub fn run(command: &mut Command, what: &str) -> Output {
 }
 
 /// The virtual environment's interpreter, creating the environment (with
-/// pytest) if it does not exist yet.
+/// pytest and hypothesis, pinned by the shared pytest smoke suite's
+/// requirements) if it does not exist yet or its requirements changed.
 fn venv_python() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cpython-venv");
     let python = venv.join("bin").join("python");
     let ready = venv.join(".lazy-bind-ready");
-    if !ready.exists() {
+    let requirements = root().join("runtimes/cpython-common/tests/pytest_smoke/requirements.txt");
+    let wanted = std::fs::read(&requirements).expect("the smoke suite's requirements exist");
+    if std::fs::read(&ready).ok().as_deref() != Some(&wanted[..]) {
         let base = std::env::var("LAZY_BIND_PYTHON").unwrap_or_else(|_| "python3".to_owned());
         let _ = std::fs::remove_dir_all(&venv);
         run(
@@ -48,18 +51,20 @@ fn venv_python() -> PathBuf {
             "python3 -m venv",
         );
         run(
-            Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "setuptools",
-                "wheel",
-                "pytest",
-            ]),
-            "pip install setuptools wheel pytest",
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "setuptools",
+                    "wheel",
+                    "-r",
+                ])
+                .arg(&requirements),
+            "pip install setuptools wheel pytest hypothesis",
         );
-        std::fs::write(&ready, b"").expect("the venv marker can be written");
+        std::fs::write(&ready, &wanted).expect("the venv marker can be written");
     }
     python
 }

@@ -2,7 +2,11 @@
 
 import dis
 import json
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -184,3 +188,19 @@ def test_disable_resolves_pending_and_reports_every_failure(run):
         assert plain_mod.VALUE == 42
         """
     )
+
+
+def test_pytest_with_hypothesis_runs_lazily_with_the_default_policy(tmp_path):
+    # The shared smoke suite (pytest start-up, assertion rewriting,
+    # fixtures, a dataclass with a ClassVar under `from __future__ import
+    # annotations`, hypothesis strategies) under `python -m lazy_bind -m
+    # pytest`, no LAZY_BIND_POLICY.
+    suite = Path(__file__).resolve().parents[2] / "cpython-common" / "tests" / "pytest_smoke"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAZY_BIND")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "lazy_bind", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(suite)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "3 passed" in proc.stdout, proc.stdout

@@ -476,6 +476,71 @@ policy_decides(const char *importer, const char *target, PyObject *fromlist, uin
 
 /* ---- the IMPORT_NAME and IMPORT_FROM hooks --------------------------------- */
 
+/* `name` if it is in sys.modules and has finished running its body (a
+ * borrowed reference), else NULL; never raises. */
+static PyObject *
+initialised_module(PyObject *name)
+{
+    PyObject *module = PyDict_GetItemWithError(PyImport_GetModuleDict(), name);
+    if (module == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *spec = NULL, *initializing = NULL;
+    int running = _PyObject_LookupAttr(module, &_Py_ID(__spec__), &spec) > 0 &&
+                  _PyObject_LookupAttr(spec, &_Py_ID(_initializing), &initializing) > 0 &&
+                  PyObject_IsTrue(initializing) != 0;
+    Py_XDECREF(spec);
+    Py_XDECREF(initializing);
+    PyErr_Clear();
+    return running ? NULL : module;
+}
+
+/* Whether running the statement now runs no module body: `target` and each
+ * package above it have been imported, and each name a from-import takes is
+ * already a (non-lazy) attribute of `target`. A placeholder would then
+ * defer nothing, only hide the value from code that reads the importer's
+ * dict for identity (dataclasses looking up `ClassVar` there, say), so the
+ * statement runs eagerly, as it does under the stock adaptor. For `import
+ * a.b` whose `a` this namespace binds to a pending placeholder, no: the
+ * statement joins that binding. */
+static int
+runs_no_body(PyObject *target, PyObject *fromlist, PyObject *globals)
+{
+    Py_ssize_t len = PyUnicode_GET_LENGTH(target);
+    PyObject *module = NULL; /* borrowed from sys.modules */
+    for (Py_ssize_t end = 0; end <= len; end++) {
+        end = PyUnicode_FindChar(target, '.', end, len, 1);
+        end = end < 0 ? len : end;
+        PyObject *prefix = PyUnicode_Substring(target, 0, end);
+        module = prefix != NULL ? initialised_module(prefix) : NULL;
+        Py_XDECREF(prefix);
+        if (module == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    if (fromlist == Py_None) {
+        PyObject *top = top_package(target);
+        PyObject *bound = top != NULL ? PyDict_GetItemWithError(globals, top) : NULL;
+        Py_XDECREF(top);
+        PyErr_Clear();
+        return bound == NULL || !_PyLazyImport_CheckExact(bound);
+    }
+    if (!PyModule_Check(module)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(fromlist); i++) {
+        PyObject *value =
+            PyDict_GetItemWithError(PyModule_GetDict(module), PyTuple_GET_ITEM(fromlist, i));
+        if (value == NULL || _PyLazyImport_CheckExact(value)) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Whether the statement's fromlist (None or a tuple) is deferrable: a tuple
  * of str without "*". */
 static int
@@ -687,7 +752,9 @@ _PyLazyImport_Defer(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject 
     int deferred = 0;
     PyObject *target = absolute_target(globals, name, ilevel);
     int marked = target != NULL && named_lazy(lazy_modules, target);
-    if (target != NULL && (marked || lazy.mode == LAZY_BIND_MODE_ALL || lazy.policy_file)) {
+    if (target != NULL && (marked || lazy.mode == LAZY_BIND_MODE_ALL || lazy.policy_file) &&
+        !runs_no_body(target, fromlist, globals))
+    {
         long unit = (long)_PyInterpreterFrame_LASTI(frame);
         const lazy_bind_cpython_import_site *site = import_site(code, unit);
         uint32_t flags = site == NULL ? 0 : site->flags;

@@ -25,6 +25,18 @@ static const char lazy_imports_default_rules[] =
     /* sympy classes register into the singleton registry S when their
      * module runs (Attribute 'Catalan' was not installed on SymPy registry
      * S otherwise). */
-    "eager-importer sympy.*\n";
+    "eager-importer sympy.*\n"
+    /* hypothesis.strategies checks at import time that every strategy it
+     * exports was registered into _all_strategies by the @defines_strategy
+     * decorators of the modules it imports names from (AssertionError
+     * listing the unregistered names otherwise). */
+    "eager-importer hypothesis.*\n"
+    /* pytest's assertion-rewriting import hook runs for every import,
+     * including those of the modules its own code uses: find_spec calls
+     * _pytest.pathlib.fnmatch_ex, which needs fnmatch while fnmatch itself
+     * is being found (a lazy-import cycle otherwise). Eager Python has
+     * imported them before the hook is installed. */
+    "eager-importer _pytest.assertion.rewrite\n"
+    "eager-importer _pytest.pathlib\n";
 
 #endif /* Py_INTERNAL_LAZY_IMPORTS_DEFAULTS_H */

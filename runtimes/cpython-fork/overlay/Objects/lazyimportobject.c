@@ -95,7 +95,12 @@ resolve_statement(_PyLazyImportObject *self)
         return NULL;
     }
     Py_DECREF(top);
-    return PyImport_GetModule(self->module);
+    PyObject *module = PyImport_GetModule(self->module);
+    if (module == NULL && !PyErr_Occurred()) {
+        /* Imported, then taken out of sys.modules by its own code. */
+        PyErr_Format(PyExc_ModuleNotFoundError, "No module named %R", self->module);
+    }
+    return module;
 }
 
 PyObject *

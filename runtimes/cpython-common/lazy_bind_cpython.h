@@ -586,6 +586,28 @@ static inline PyObject *lazy_bind_cpython_counters(const lazy_bind_engine *engin
                        "pending", (unsigned long long)c.pending);
 }
 
+/* The import hooks' set_attr_if_absent (a lazy_bind_set_attr_if_absent_fn):
+ * binds `value` as attribute `name` of `module` unless it has one (for a
+ * module, a setdefault on its dict: an attribute bound meanwhile wins). */
+static inline uint32_t lazy_bind_cpython_set_attr_if_absent(void *userdata, void *module,
+                                                            const char *name, void *value,
+                                                            void **runtime_error_out) {
+  (void)userdata;
+  PyObject *owner = (PyObject *)module;
+  PyObject *py_name = PyUnicode_FromString(name);
+  int failed = py_name == NULL;
+  if (!failed && PyModule_Check(owner)) {
+    failed = PyDict_SetDefault(PyModule_GetDict(owner), py_name, (PyObject *)value) == NULL;
+  } else if (!failed) {
+    PyObject *present = NULL;
+    int found = lazy_bind_cpython_optional_attr(owner, py_name, &present);
+    Py_XDECREF(present);
+    failed = found < 0 || (found == 0 && PyObject_SetAttr(owner, py_name, (PyObject *)value) < 0);
+  }
+  Py_XDECREF(py_name);
+  return failed ? lazy_bind_cpython_fail(runtime_error_out) : LAZY_BIND_OK;
+}
+
 /* The body of a policy filter (a lazy_bind_filter_fn): calls the Python
  * callable with (importer, target, fromlist) -> bool, where fromlist is a
  * tuple of str, or for a plain `import` None if `empty_is_none` and () if

@@ -138,28 +138,6 @@ hook_get_attr(void *userdata, void *module, const char *name, void **value_out,
     return LAZY_BIND_OK;
 }
 
-static uint32_t
-hook_set_attr_if_absent(void *userdata, void *module, const char *name, void *value,
-                        void **runtime_error_out)
-{
-    (void)userdata;
-    PyObject *owner = (PyObject *)module;
-    PyObject *py_name = PyUnicode_FromString(name);
-    int failed = py_name == NULL;
-    if (!failed && PyModule_Check(owner)) {
-        failed = PyDict_SetDefault(PyModule_GetDict(owner), py_name, (PyObject *)value) == NULL;
-    }
-    else if (!failed) {
-        PyObject *present = NULL;
-        int found = _PyObject_LookupAttr(owner, py_name, &present);
-        Py_XDECREF(present);
-        failed = found < 0 ||
-                 (found == 0 && PyObject_SetAttr(owner, py_name, (PyObject *)value) < 0);
-    }
-    Py_XDECREF(py_name);
-    return failed ? lazy_bind_cpython_fail(runtime_error_out) : LAZY_BIND_OK;
-}
-
 /* Whether importlib can find module `name` (its parent is imported by now),
  * without running it: decides "cannot import name" against a submodule. */
 static bool
@@ -1154,7 +1132,7 @@ init_main(const PyConfig *config)
         .size = sizeof(lazy_bind_import_hooks),
         .import_module = hook_import_module,
         .get_attr = hook_get_attr,
-        .set_attr_if_absent = hook_set_attr_if_absent,
+        .set_attr_if_absent = lazy_bind_cpython_set_attr_if_absent,
         .can_find = hook_can_find,
         .as_lazy = hook_as_lazy,
     };

@@ -167,24 +167,6 @@ static uint32_t hook_get_attr(void *userdata, void *module, const char *name, vo
 
 /* Binds submodule `value` as attribute `name` of `module` unless taken (a
  * partly initialised submodule is not on its parent yet). */
-static uint32_t hook_set_attr_if_absent(void *userdata, void *module, const char *name,
-                                        void *value, void **runtime_error_out) {
-  (void)userdata;
-  PyObject *owner = (PyObject *)module;
-  PyObject *py_name = PyUnicode_FromString(name);
-  int failed = py_name == NULL;
-  if (!failed && PyModule_Check(owner)) {
-    failed = PyDict_SetDefault(PyModule_GetDict(owner), py_name, (PyObject *)value) == NULL;
-  } else if (!failed) {
-    PyObject *present = NULL;
-    int found = _PyObject_LookupAttr(owner, py_name, &present);
-    Py_XDECREF(present);
-    failed = found < 0 || (found == 0 && PyObject_SetAttr(owner, py_name, (PyObject *)value) < 0);
-  }
-  Py_XDECREF(py_name);
-  return failed ? adaptor_fail(runtime_error_out) : LAZY_BIND_OK;
-}
-
 static void *hook_loaded_module(void *userdata, const char *name) {
   (void)userdata;
   PyObject *py_name = PyUnicode_FromString(name);
@@ -437,7 +419,7 @@ int adaptor_importer_create(void) {
       .size = sizeof(lazy_bind_import_hooks),
       .import_module = hook_import_module,
       .get_attr = hook_get_attr,
-      .set_attr_if_absent = hook_set_attr_if_absent,
+      .set_attr_if_absent = adaptor_set_attr_if_absent,
       .loaded_module = hook_loaded_module,
       .as_lazy = hook_as_lazy,
   };

@@ -33,6 +33,11 @@ uint32_t adaptor_fail(void **runtime_error_out) {
   return lazy_bind_cpython_fail(runtime_error_out);
 }
 
+uint32_t adaptor_set_attr_if_absent(void *userdata, void *module, const char *name, void *value,
+                                    void **runtime_error_out) {
+  return lazy_bind_cpython_set_attr_if_absent(userdata, module, name, value, runtime_error_out);
+}
+
 /* ---- where an import statement sits in its code object ----------------- */
 
 /* This interpreter's opcode numbers, from dis.opmap (configure). */

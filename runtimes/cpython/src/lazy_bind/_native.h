@@ -48,6 +48,10 @@ int adaptor_decide(const char *importer, const char *target, uint32_t flags);
  * exception to the engine from a failed hook. */
 uint32_t adaptor_fail(void **runtime_error_out);
 
+/* The shared glue's set_attr_if_absent import hook. */
+uint32_t adaptor_set_attr_if_absent(void *userdata, void *module, const char *name, void *value,
+                                    void **runtime_error_out);
+
 /* Reads the opcode numbers of this interpreter from `opmap` (dis.opmap).
  * Returns 0, or -1 with an exception set. */
 int adaptor_opcodes_configure(PyObject *opmap);

@@ -1,0 +1,511 @@
+#!/usr/bin/env python3
+"""Compatibility harness: CPython's regression suite, eagerly and lazily,
+with the same interpreter, compared per test case.
+
+    python3 benches/compat.py fork    [--subset ci|full] [options]
+    python3 benches/compat.py adaptor [--subset ci|full] [options]
+
+``fork`` runs the CPython fork (``target/cpython-fork/build-lazy/python``)
+with ``PYTHON_LAZY_IMPORTS=none`` (eager) and with ``-X lazy_imports=all``
+plus ``PYTHON_LAZY_IMPORTS=all`` (lazy; the variable makes every
+subprocess a test starts lazy too). ``adaptor`` runs stock CPython from the
+adaptor's venv (``target/tmp/cpython-venv/bin/python``, made by ``cargo
+test -j1 --test cpython_adaptor``) as ``python -m test`` (eager) and
+``python -m lazy_bind -m test`` (lazy; subprocesses stay eager, the adaptor
+has no environment switch).
+
+Each test module runs in a fresh process of its own (``python -m test -v
+--timeout T MODULE``, ``-j`` of them at a time), so a crash or a hang is
+pinned on its module. The outcome of a module comes from regrtest's summary
+(``Tests result: ...``); no summary means a crash, and overrunning the
+harness's per-module limit a timeout. Failing cases come from unittest's
+reports (``FAIL: name (id)``, ``ERROR: ...``, ``UNEXPECTED SUCCESS: ...``);
+a failing subtest counts as its test case. regrtest's ``--junit-xml`` would
+give the same but needs ``test.support.testresult``, which pyenv's 3.11.7
+does not ship, and does not record subtests.
+
+A *lazy-only failure* is a test case that fails lazily in a module that ran
+eagerly without failing that case; or a module-level pseudo-case
+``test_x::<crashed>``, ``::<timeout>``, ``::<skipped>``, ``::<env changed>``,
+``::<failed>`` (failed with no case named) for a module whose lazy outcome is
+that and whose eager one was not. Lazy-only failures are run a second time
+lazily (``--no-confirm`` skips it); only those that fail again count (the
+others are listed as flaky). Each is then matched against
+``benches/compat_expectations.toml`` (the accepted differences with their
+reason; see the file's header). Printed: modules passed eagerly/lazily, the
+lazy-only failing cases, the unexpected ones, and accepted entries that no
+longer fail (stale). The exit status is 1 if there is an unexpected lazy-only
+failure, 2 on a usage or set-up error, 0 otherwise.
+
+Logs of every module run go to ``--out`` (default
+``target/compat/<suite>-<subset>``), with ``summary.json``.
+"""
+
+import argparse
+import concurrent.futures
+import fnmatch
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXPECTATIONS = os.path.join(ROOT, "benches", "compat_expectations.toml")
+DEFAULT_PYTHON = {
+    "fork": os.path.join(ROOT, "target", "cpython-fork", "build-lazy", "python"),
+    "adaptor": os.path.join(ROOT, "target", "tmp", "cpython-venv", "bin", "python"),
+}
+
+# Modules never run, with the reason. Resource-gated tests (network, GUI,
+# audio, large files: regrtest's -u resources) are not enabled either, so
+# the parts of other modules that need them are skipped in both runs.
+EXCLUDED = {
+    # network: need the internet even where regrtest's resource is missing
+    "test_urllib2net": "network (internet)",
+    "test_urllibnet": "network (internet)",
+    "test_nntplib": "network (internet)",
+    "test_smtpnet": "network (internet)",
+    "test_timeout": "network (internet)",
+    "test_ssl": "network and slow (certificates, many threads; 1-3 min per run)",
+    # GUI
+    "test_tkinter": "GUI (Tk)",
+    "test_ttk": "GUI (Tk)",
+    "test_ttk_textonly": "GUI (Tk)",
+    "test_tix": "GUI (Tk)",
+    "test_idle": "GUI (Tk)",
+    "test_turtle": "GUI (Tk)",
+    "test_curses": "terminal UI (needs a real terminal)",
+    # platform-specific: other operating systems or hardware
+    "test_winreg": "Windows only",
+    "test_winsound": "Windows only",
+    "test_winconsoleio": "Windows only",
+    "test_msilib": "Windows only",
+    "test_msvcrt": "Windows only",
+    "test_launcher": "Windows only",
+    "test_wmi": "Windows only",
+    "test_devpoll": "Solaris only",
+    "test_kqueue": "BSD/macOS only",
+    "test_ossaudiodev": "OSS audio device",
+    "test_gdb": "needs gdb and a debug build",
+    "test_dtrace": "needs dtrace/systemtap",
+    "test_perf_profiler": "needs perf",
+    # very slow (minutes on 2 shared cores) or slow and mostly C
+    "test_concurrent_futures": "very slow (5+ min; process pools)",
+    "test_multiprocessing_fork": "very slow (5+ min)",
+    "test_multiprocessing_forkserver": "very slow (5+ min)",
+    "test_multiprocessing_spawn": "very slow (5+ min)",
+    "test_multiprocessing_main_handling": "very slow (spawns many interpreters)",
+    "test_peg_generator": "very slow (compiles C extensions)",
+    "test_tools": "very slow (runs Tools/ scripts; needs the source tree)",
+    "test_capi": "very slow (3+ min) and tests the C API only",
+    "test_lib2to3": "slow and deprecated",
+    "test_zipfile64": "very slow (large files)",
+    "test_bigmem": "needs -M memory limit",
+    "test_bigaddrspace": "needs -M memory limit",
+    "test_largefile": "very slow (large files)",
+    "test_signal": "timing-sensitive on a loaded 2-core machine",
+    "test_regrtest": "tests the test runner itself by spawning many regrtest runs (slow)",
+    "test_venv": "creates virtual environments with pip (network, slow)",
+    "test_ensurepip": "installs pip",
+    "test_sqlite3": "slow on this machine; mostly C",
+    "test_decimal": "slow (1-2 min, C and Python twice)",
+}
+
+# The CI subset: fits in about 10 minutes on 2 cores for both runs of a
+# suite. Always the embedding and import tests; then modules that exercise
+# importing, module dicts, registries and subprocesses.
+CI_MODULES = [
+    "test_embed", "test_import", "test_importlib", "test_pkg", "test_pkgutil",
+    "test_runpy", "test_zipimport", "test_zipimport_support", "test_module",
+    "test_modulefinder", "test_cmd_line", "test_cmd_line_script", "test_sys",
+    "test_site", "test_dataclasses", "test_typing", "test_enum",
+    "test_functools", "test_inspect", "test_traceback", "test_warnings",
+    "test_codecs", "test_pickle", "test_copyreg", "test_json", "test_logging",
+    "test_unittest", "test_doctest", "test_pydoc", "test_threading",
+    "test_subprocess", "test_os", "test_abc", "test_collections",
+    "test_contextlib", "test_argparse", "test_email", "test_tempfile",
+    "test_shutil", "test_zipfile", "test_tarfile", "test_gzip", "test_csv",
+    "test_re", "test_string", "test_pprint", "test_atexit", "test_faulthandler",
+]
+
+SUMMARY_RE = re.compile(r"^(?:== )?(?:Tests )?[Rr]esult: ([A-Z ,]+?)(?: ==)?$", re.M)
+CASE_RE = re.compile(r"^(FAIL|ERROR|UNEXPECTED SUCCESS): (\S+) \(([^()\s]*)\)", re.M)
+SKIP_RE = re.compile(r"^(?:\d+:\d+:\d+ (?:load avg: [\d.]+ )?)?(?:\[[ \d/]+\] )?(test_\w+) skipped(?: -- (.*))?$", re.M)
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def list_modules(python, env):
+    """The regression test modules this interpreter ships."""
+    out = subprocess.run(
+        [python, "-c", "import os, test; print(os.path.dirname(test.__file__))"],
+        capture_output=True, text=True, env=env, timeout=120, check=True).stdout
+    testdir = out.strip()
+    names = []
+    for entry in sorted(os.listdir(testdir)):
+        path = os.path.join(testdir, entry)
+        if not entry.startswith("test_"):
+            continue
+        if entry.endswith(".py"):
+            names.append(entry[:-3])
+        elif os.path.isdir(path) and os.path.exists(os.path.join(path, "__init__.py")):
+            names.append(entry)
+    return names
+
+
+def parse_output(text, rc, timed_out):
+    """(status, failing case ids, skip reason) of one module's run."""
+    cases = set()
+    for m in CASE_RE.finditer(text):
+        name, ident = m.group(2), m.group(3)
+        if not ident.endswith("." + name) and ident != name:
+            ident = f"{ident}.{name}"
+        cases.add(ident)
+    if timed_out:
+        return "timeout", cases, None
+    results = SUMMARY_RE.findall(text)
+    if not results:
+        return "crashed", cases, f"exit code {rc}"
+    result = results[-1]
+    if "FAILURE" in result or "INTERRUPTED" in result:
+        status = "failed"
+    elif "ENV CHANGED" in result:
+        status = "env changed"
+    elif "NO TEST" in result:
+        status = "no tests"
+    else:
+        status = "passed"
+    reason = None
+    skip = SKIP_RE.search(text)
+    if status == "passed" and skip:
+        status, reason = "skipped", skip.group(2)
+    if status == "passed" and re.search(r"^\d+ tests? skipped:", text, re.M):
+        status = "skipped"
+    if "regrtest worker thread crashed" in text or "crashed (Exit code" in text:
+        status = "crashed"
+    return status, cases, reason
+
+
+class Runner:
+    def __init__(self, args, suite):
+        self.args = args
+        self.suite = suite
+        self.python = os.path.abspath(args.python or DEFAULT_PYTHON[suite])
+        self.deadline = time.monotonic() + args.overall_timeout
+        self.lock = threading.Lock()
+        self.procs = set()
+        self.aborted = False
+
+    def command(self, mode, module):
+        test = ["-m", "test", "-v", "--timeout", str(self.args.timeout), module]
+        env = dict(os.environ)
+        for var in ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH",
+                    "PYTHONHOME", "LAZY_BIND_POLICY", "PYTHON_LAZY_IMPORTS_REPORT"):
+            env.pop(var, None)
+        if self.suite == "fork":
+            env["PYTHON_LAZY_IMPORTS"] = "all" if mode == "lazy" else "none"
+            xopt = ["-X", "lazy_imports=all"] if mode == "lazy" else []
+            return [self.python, *xopt, *test], env
+        if mode == "lazy":
+            return [self.python, "-m", "lazy_bind", *test], env
+        return [self.python, *test], env
+
+    def check_lazy(self):
+        """The lazy command really is lazy (fails fast on a missing adaptor)."""
+        probe = ("import sys\nif hasattr(sys, 'get_lazy_imports'):\n"
+                 "    assert sys.get_lazy_imports() == 'all', sys.get_lazy_imports()\n"
+                 "else:\n    import lazy_bind._native\n")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "probe.py")
+            with open(path, "w") as f:
+                f.write(probe)
+            env = self.env()
+            if self.suite == "fork":
+                env["PYTHON_LAZY_IMPORTS"] = "all"
+                cmd = [self.python, "-X", "lazy_imports=all", path]
+            else:
+                cmd = [self.python, "-m", "lazy_bind", path]
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        if proc.returncode:
+            log(f"compat: the lazy command does not work: {' '.join(cmd)}\n{proc.stderr}")
+        return proc.returncode == 0
+
+    def env(self):
+        return self.command("eager", "x")[1]
+
+    def run_one(self, mode, module, logdir):
+        cmd, env = self.command(mode, module)
+        limit = min(self.args.timeout + 60, max(1.0, self.deadline - time.monotonic()))
+        tmp = tempfile.mkdtemp(prefix=f"compat-{module}-")
+        start = time.monotonic()
+        timed_out = False
+        if self.aborted or self.deadline - time.monotonic() < 1:
+            return module, "timeout", set(), "overall timeout reached", 0.0
+        proc = subprocess.Popen(cmd, env=env, cwd=tmp, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        with self.lock:
+            self.procs.add(proc)
+        try:
+            out, _ = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+        finally:
+            with self.lock:
+                self.procs.discard(proc)
+            # A test that left children behind: end its process group.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            shutil.rmtree(tmp, ignore_errors=True)
+        elapsed = time.monotonic() - start
+        text = out.decode("utf-8", "replace")
+        with open(os.path.join(logdir, f"{module}.log"), "w") as f:
+            f.write(f"$ {' '.join(cmd)}\n# PYTHON_LAZY_IMPORTS={env.get('PYTHON_LAZY_IMPORTS', '')}"
+                    f" rc={proc.returncode} {elapsed:.1f}s\n{text}")
+        status, cases, reason = parse_output(text, proc.returncode, timed_out)
+        return module, status, cases, reason, elapsed
+
+    def run_all(self, mode, modules, logdir):
+        os.makedirs(logdir, exist_ok=True)
+        results = {}
+        start = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(self.args.jobs) as pool:
+            futures = [pool.submit(self.run_one, mode, m, logdir) for m in modules]
+            for i, fut in enumerate(concurrent.futures.as_completed(futures), 1):
+                module, status, cases, reason, elapsed = fut.result()
+                results[module] = {"status": status, "cases": sorted(cases),
+                                   "reason": reason, "seconds": round(elapsed, 1)}
+                if self.args.verbose or status not in ("passed", "skipped", "no tests"):
+                    log(f"  [{mode} {i}/{len(modules)}] {module}: {status}"
+                        f"{f' ({len(cases)} failing)' if cases else ''} {elapsed:.0f}s")
+        return results, time.monotonic() - start
+
+    def kill_all(self):
+        self.aborted = True
+        with self.lock:
+            for proc in self.procs:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+def lazy_only(eager, lazy):
+    """Lazy-only failing ids per module."""
+    found = {}
+    for module, lz in lazy.items():
+        eg = eager.get(module)
+        if eg is None:
+            continue
+        ids = set()
+        e_status, l_status = eg["status"], lz["status"]
+        if l_status in ("crashed", "timeout", "skipped", "env changed") and e_status != l_status:
+            if not (l_status == "skipped" and e_status in ("no tests",)):
+                ids.add(f"{module}::<{l_status}>")
+        if e_status not in ("crashed", "timeout", "skipped", "no tests"):
+            ids |= set(lz["cases"]) - set(eg["cases"])
+        if l_status == "failed" and e_status != "failed" and not lz["cases"]:
+            ids.add(f"{module}::<failed>")
+        if ids:
+            found[module] = ids
+    return found
+
+
+def load_expectations(path, suite):
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    categories = data.get("categories", {})
+    entries = []
+    for i, entry in enumerate(data.get("accepted", [])):
+        for key in ("suite", "id", "category", "reason", "remedy"):
+            if key not in entry:
+                raise SystemExit(f"{path}: accepted entry {i + 1} ({entry.get('id')}) has no '{key}'")
+        if entry["category"] not in categories:
+            raise SystemExit(f"{path}: entry {entry['id']}: unknown category {entry['category']!r}")
+        if entry["category"] == "runtime-bug" and not entry.get("issue"):
+            raise SystemExit(f"{path}: entry {entry['id']}: a runtime bug needs 'issue'")
+        if entry["suite"] in (suite, "both"):
+            entries.append(entry)
+    return entries, categories
+
+
+def match(entries, ident):
+    for entry in entries:
+        if fnmatch.fnmatchcase(ident, entry["id"]):
+            return entry
+    return None
+
+
+def module_of(ident):
+    """The test module an id (or id pattern) belongs to."""
+    if "::" in ident:
+        return ident.split("::")[0]
+    parts = ident.split(".")
+    return parts[1] if parts[0] == "test" and len(parts) > 1 else parts[0]
+
+
+def counts(results):
+    c = {}
+    for r in results.values():
+        c[r["status"]] = c.get(r["status"], 0) + 1
+    return c
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("suite", choices=["fork", "adaptor"])
+    parser.add_argument("--subset", choices=["ci", "full"], default="ci")
+    parser.add_argument("--modules", help="comma-separated modules instead of the subset")
+    parser.add_argument("--python", help="interpreter (default: the suite's build)")
+    parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("--timeout", type=int, default=600,
+                        help="regrtest's per-module --timeout in seconds (default 600)")
+    parser.add_argument("--overall-timeout", type=int, default=3 * 3600,
+                        help="the whole run's limit in seconds (default 3 h)")
+    parser.add_argument("--expectations", default=EXPECTATIONS)
+    parser.add_argument("--out", help="log directory (default target/compat/SUITE-SUBSET)")
+    parser.add_argument("--no-confirm", action="store_true",
+                        help="do not re-run lazy-only failures to rule out flakes")
+    parser.add_argument("--lazy-only", action="store_true",
+                        help="run only the lazy pass (with --reuse-eager)")
+    parser.add_argument("--reuse-eager", metavar="SUMMARY_JSON",
+                        help="take the eager results from an earlier summary.json")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+
+    runner = Runner(args, args.suite)
+    if not os.path.exists(runner.python):
+        log(f"compat: no interpreter at {runner.python} "
+            f"({'run runtimes/cpython-fork/build.sh' if args.suite == 'fork' else 'run cargo test -j1 --test cpython_adaptor'})")
+        return 2
+    entries, categories = load_expectations(args.expectations, args.suite)
+    if not runner.check_lazy():
+        return 2
+    available = list_modules(runner.python, runner.env())
+    if args.modules:
+        wanted = [m.strip() for m in args.modules.split(",") if m.strip()]
+        missing = [m for m in wanted if m not in available]
+        if missing:
+            log(f"compat: not in this interpreter's test package: {' '.join(missing)}")
+            return 2
+        modules, subset = wanted, "custom"
+    elif args.subset == "ci":
+        modules = [m for m in CI_MODULES if m in available]
+        subset = "ci"
+    else:
+        modules = [m for m in available if m not in EXCLUDED]
+        subset = "full"
+    excluded = sorted(set(available) & set(EXCLUDED)) if subset == "full" else []
+    out = os.path.abspath(args.out or os.path.join(ROOT, "target", "compat", f"{args.suite}-{subset}"))
+    os.makedirs(out, exist_ok=True)
+    log(f"compat: {args.suite}, {len(modules)} modules ({subset}; {len(excluded)} excluded), "
+        f"{runner.python}, -j{args.jobs}, logs in {out}")
+
+    timer = threading.Timer(args.overall_timeout, runner.kill_all)
+    timer.daemon = True
+    timer.start()
+    started = time.monotonic()
+    if args.reuse_eager:
+        with open(args.reuse_eager) as f:
+            old = json.load(f)
+        eager, eager_time = old["eager"], old["eager_seconds"]
+        eager = {m: r for m, r in eager.items() if m in modules}
+    else:
+        log("compat: eager run")
+        eager, eager_time = runner.run_all("eager", modules, os.path.join(out, "eager"))
+    log("compat: lazy run")
+    lazy, lazy_time = runner.run_all("lazy", modules, os.path.join(out, "lazy"))
+    found = lazy_only(eager, lazy)
+    flaky = set()
+    confirm_time = 0.0
+    if found and not args.no_confirm:
+        log(f"compat: confirming {len(found)} modules lazily")
+        again, confirm_time = runner.run_all("lazy", sorted(found), os.path.join(out, "lazy-confirm"))
+        refound = lazy_only(eager, again)
+        for module in list(found):
+            keep = found[module] & refound.get(module, set())
+            flaky |= found[module] - keep
+            if keep:
+                found[module] = keep
+            else:
+                del found[module]
+    timer.cancel()
+    total = time.monotonic() - started
+
+    ids = sorted(i for s in found.values() for i in s)
+    accepted, unexpected, by_category = [], [], {}
+    used = set()
+    for ident in ids:
+        entry = match(entries, ident)
+        if entry is None:
+            unexpected.append(ident)
+        else:
+            accepted.append((ident, entry))
+            used.add(entry["id"])
+            by_category[entry["category"]] = by_category.get(entry["category"], 0) + 1
+    ran = set(modules)
+    stale = [e for e in entries if e["id"] not in used
+             and fnmatch.filter(ran, module_of(e["id"]))]
+
+    e_counts, l_counts = counts(eager), counts(lazy)
+    summary = {
+        "suite": args.suite, "subset": subset, "python": runner.python,
+        "modules": len(modules), "excluded": excluded,
+        "eager_counts": e_counts, "lazy_counts": l_counts,
+        "eager_seconds": round(eager_time, 1), "lazy_seconds": round(lazy_time, 1),
+        "confirm_seconds": round(confirm_time, 1), "total_seconds": round(total, 1),
+        "lazy_only": ids, "flaky": sorted(flaky), "unexpected": unexpected,
+        "accepted_by_category": by_category,
+        "stale": [e["id"] for e in stale],
+        "eager": eager, "lazy": lazy,
+    }
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1, sort_keys=True)
+
+    print(f"== compat {args.suite} ({subset}): {len(modules)} modules, "
+          f"{len(excluded)} excluded, -j{args.jobs}")
+    print(f"eager: {e_counts.get('passed', 0)} passed, {fmt_counts(e_counts)}; {eager_time:.0f} s")
+    print(f"lazy:  {l_counts.get('passed', 0)} passed, {fmt_counts(l_counts)}; {lazy_time:.0f} s")
+    print(f"lazy-only failing cases: {len(ids)} in {len(found)} modules"
+          f" ({len(flaky)} more were flaky: failed once, passed on the re-run)")
+    for cat in sorted(by_category):
+        print(f"  accepted, {cat}: {by_category[cat]}")
+    if flaky:
+        print("flaky (not counted):")
+        for ident in sorted(flaky):
+            print(f"  {ident}")
+    if stale:
+        print(f"stale accepted entries (no longer fail; remove them): {len(stale)}")
+        for e in stale:
+            print(f"  {e['id']}  [{e['category']}]")
+    if unexpected:
+        print(f"UNEXPECTED lazy-only failures: {len(unexpected)} (logs: {out}/lazy)")
+        for ident in unexpected:
+            print(f"  {ident}")
+    else:
+        print("no unexpected lazy-only failures")
+    print(f"wall time: {total:.0f} s (eager {eager_time:.0f}, lazy {lazy_time:.0f}, "
+          f"confirm {confirm_time:.0f})")
+    return 1 if unexpected else 0
+
+
+def fmt_counts(c):
+    return ", ".join(f"{v} {k}" for k, v in sorted(c.items()) if k != "passed") or "nothing else"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -162,14 +162,35 @@ def list_modules(python, env):
     return names
 
 
+def key_line(block):
+    """The line of a unittest report that names the exception."""
+    best = ""
+    for line in block:
+        if not line or line[0].isspace() or line.startswith(("Traceback", "During handling",
+                                                               "The above exception", "---", "===")):
+            continue
+        best = line
+    return best[:300]
+
+
 def parse_output(text, rc, timed_out):
-    """(status, failing case ids, skip reason) of one module's run."""
-    cases = set()
-    for m in CASE_RE.finditer(text):
+    """(status, {failing case id: key line of its traceback}, skip reason) of
+    one module's run."""
+    cases = {}
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = CASE_RE.match(line)
+        if not m:
+            continue
         name, ident = m.group(2), m.group(3)
         if not ident.endswith("." + name) and ident != name:
             ident = f"{ident}.{name}"
-        cases.add(ident)
+        block = []
+        for later in lines[i + 2:]:
+            if later.startswith("=" * 20) or later.startswith("-" * 20):
+                break
+            block.append(later)
+        cases.setdefault(ident, key_line(block))
     if timed_out:
         return "timeout", cases, None
     results = SUMMARY_RE.findall(text)
@@ -286,7 +307,7 @@ class Runner:
             futures = [pool.submit(self.run_one, mode, m, logdir) for m in modules]
             for i, fut in enumerate(concurrent.futures.as_completed(futures), 1):
                 module, status, cases, reason, elapsed = fut.result()
-                results[module] = {"status": status, "cases": sorted(cases),
+                results[module] = {"status": status, "cases": dict(sorted(cases.items())),
                                    "reason": reason, "seconds": round(elapsed, 1)}
                 if self.args.verbose or status not in ("passed", "skipped", "no tests"):
                     log(f"  [{mode} {i}/{len(modules)}] {module}: {status}"
@@ -447,6 +468,11 @@ def main():
     total = time.monotonic() - started
 
     ids = sorted(i for s in found.values() for i in s)
+    detail = {}
+    for module, idset in found.items():
+        r = lazy[module]
+        for ident in idset:
+            detail[ident] = r["cases"].get(ident) or f"{r['status']}: {r['reason'] or ''}".strip()
     accepted, unexpected, by_category = [], [], {}
     used = set()
     for ident in ids:
@@ -468,7 +494,7 @@ def main():
         "eager_counts": e_counts, "lazy_counts": l_counts,
         "eager_seconds": round(eager_time, 1), "lazy_seconds": round(lazy_time, 1),
         "confirm_seconds": round(confirm_time, 1), "total_seconds": round(total, 1),
-        "lazy_only": ids, "flaky": sorted(flaky), "unexpected": unexpected,
+        "lazy_only": detail, "flaky": sorted(flaky), "unexpected": unexpected,
         "accepted_by_category": by_category,
         "stale": [e["id"] for e in stale],
         "eager": eager, "lazy": lazy,
@@ -495,7 +521,7 @@ def main():
     if unexpected:
         print(f"UNEXPECTED lazy-only failures: {len(unexpected)} (logs: {out}/lazy)")
         for ident in unexpected:
-            print(f"  {ident}")
+            print(f"  {ident}\n      {detail[ident]}")
     else:
         print("no unexpected lazy-only failures")
     print(f"wall time: {total:.0f} s (eager {eager_time:.0f}, lazy {lazy_time:.0f}, "

@@ -156,15 +156,21 @@ def list_modules(python, env):
     return names
 
 
+EXC_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)\b")
+
+
 def key_line(block):
-    """The line of a unittest report that names the exception."""
-    best = ""
+    """The line of a unittest report that names the exception (the last
+    ``SomeError: ...`` line, else the last unindented one)."""
+    best = exc = ""
     for line in block:
         if not line or line[0].isspace() or line.startswith(("Traceback", "During handling",
                                                                "The above exception", "---", "===")):
             continue
         best = line
-    return best[:300]
+        if EXC_LINE_RE.match(line):
+            exc = line
+    return (exc or best)[:300]
 
 
 def parse_output(text, rc, timed_out, module="?"):
@@ -182,7 +188,10 @@ def parse_output(text, rc, timed_out, module="?"):
         elif not ident.endswith("." + name) and ident != name:
             ident = f"{ident}.{name}"
         block = []
-        for later in lines[i + 2:]:
+        start = i + 1
+        while start < len(lines) and not lines[start].startswith("-" * 20):
+            start += 1  # a docstring or doctest name under the header
+        for later in lines[start + 1:]:
             if later.startswith("=" * 20) or later.startswith("-" * 20):
                 break
             block.append(later)

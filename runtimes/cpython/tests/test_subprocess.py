@@ -147,3 +147,18 @@ def test_the_start_up_hook_is_installed_beside_the_package():
     site = Path(lazy_bind.__file__).parent.parent
     lines = (site / "lazy_bind.pth").read_text().splitlines()
     assert len(lines) == 1 and lines[0].startswith("import os; ")
+
+
+def test_a_subinterpreter_of_a_lazy_program_stays_eager(run, run_plain):
+    # A subinterpreter runs site, and so the .pth, with the variable set by
+    # `python -m lazy_bind`; the adaptor is process-wide and must not enable
+    # there (it raised SystemError from the code-object cache).
+    code = """
+        import _xxsubinterpreters as interpreters
+        interp = interpreters.create()
+        interpreters.run_string(interp, "import json\\nassert json.dumps([1]) == '[1]'\\n")
+        interpreters.destroy(interp)
+        print("subinterpreter ok")
+        """
+    assert run_plain(code).stdout == "subinterpreter ok\n"
+    assert run(code).stdout == "subinterpreter ok\n"

@@ -38,15 +38,27 @@ def export(policy_text, trace=None):
     return True
 
 
+def _in_main_interpreter():
+    """Whether this is the process's main interpreter. The adaptor's engine
+    and its per-code-object cache are process-wide, so laziness is enabled
+    in the main interpreter only; a subinterpreter's own start-up (which
+    also runs this ``.pth``) stays eager."""
+    try:
+        import _xxsubinterpreters as interpreters
+    except ImportError:
+        return True
+    return interpreters.get_current() == interpreters.get_main()
+
+
 def start():
     """Enables lazy_bind as ``LAZY_BIND_SUBPROCESS`` says (nothing when it
-    is unset, empty or ``"0"``), once per process: CPython 3.11's ``site``
+    is unset, empty or ``"0"``, or in a subinterpreter), once per process: CPython 3.11's ``site``
     runs a virtual environment's ``.pth`` files twice. A policy the engine
     refuses is reported on stderr and leaves imports eager; it never stops
     the program."""
     global _started
     setting = os.environ.get(VARIABLE, OFF)
-    if _started or setting in ("", OFF):
+    if _started or setting in ("", OFF) or not _in_main_interpreter():
         return
     _started = True
     import lazy_bind

@@ -11,7 +11,7 @@ use lazy_bind::policy::{ActivePolicy, Decision, ImportQuery, Mode, Policy, RuleK
 #[path = "policy_workload.rs"]
 mod policy_workload;
 
-use policy_workload::{rules_10000, QUERIES, RULES_10};
+use policy_workload::{queries, rules_10000, RULES_10};
 
 /// Naive baseline: the rules in a Vec, scanned in order on every decision,
 /// with the same matching and precedence (no context flags set here, so the
@@ -61,13 +61,6 @@ impl LinearScan {
             Decision::Eager
         }
     }
-}
-
-fn queries() -> Vec<ImportQuery<'static>> {
-    QUERIES
-        .iter()
-        .map(|&(importer, target)| ImportQuery::new(importer, target))
-        .collect()
 }
 
 fn bench_policy(c: &mut Criterion) {

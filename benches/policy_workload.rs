@@ -2,7 +2,7 @@
 //! instruction-count probe (`benches/instructions/probe.rs`), so both
 //! measure the same queries against the same rules.
 
-use lazy_bind::policy::RuleKind;
+use lazy_bind::policy::{ImportQuery, RuleKind};
 
 /// (importer, target): hits and misses of exact and prefix rules at depths 1 to 4.
 pub const QUERIES: &[(&str, &str)] = &[
@@ -15,6 +15,14 @@ pub const QUERIES: &[(&str, &str)] = &[
     ("app.views", "requests.adapters"),
     ("app", "xml.etree.ElementTree.sub"),
 ];
+
+/// [`QUERIES`] as the policy's queries (default context, plain `import`).
+pub fn queries() -> Vec<ImportQuery<'static>> {
+    QUERIES
+        .iter()
+        .map(|&(importer, target)| ImportQuery::new(importer, target))
+        .collect()
+}
 
 /// Ten rules of every kind, some of which the queries hit.
 pub const RULES_10: &str = "mode all

@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
-use lazy_bind::policy::{ActivePolicy, ImportQuery, Policy};
+use lazy_bind::policy::{ActivePolicy, Policy};
 use lazy_bind::{Declaration, Engine, Site};
 
 /// The value of a resolved access, or an abort (never taken): the same
@@ -41,15 +41,12 @@ fn resolved_engine() -> (Engine<u64>, lazy_bind::Handle) {
 #[path = "../policy_workload.rs"]
 mod policy_workload;
 
-use policy_workload::{rules_10000, QUERIES, RULES_10};
+use policy_workload::{queries, rules_10000, RULES_10};
 
 /// Decides every query `n` times (8 decisions per iteration).
 fn decide_all(policy: &str, n: u64) {
     let policy = ActivePolicy::new(Policy::parse(policy).expect("the bench policy parses"));
-    let queries: Vec<ImportQuery<'_>> = QUERIES
-        .iter()
-        .map(|&(importer, target)| ImportQuery::new(importer, target))
-        .collect();
+    let queries = queries();
     for _ in 0..n {
         for query in &queries {
             black_box(policy.decide(black_box(query)));
@@ -98,10 +95,7 @@ fn main() -> ExitCode {
             }
         }
         "policy_empty" => {
-            let queries: Vec<ImportQuery<'_>> = QUERIES
-                .iter()
-                .map(|&(importer, target)| ImportQuery::new(importer, target))
-                .collect();
+            let queries = queries();
             for _ in 0..n {
                 for query in &queries {
                     black_box(black_box(query));

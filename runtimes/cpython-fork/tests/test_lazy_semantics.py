@@ -249,6 +249,41 @@ class DottedImports(LazyTestCase):
         self.assertEqual(eager, ["submodule", True])
         self.assertEqual(self.run_json(files, script), eager)
 
+    def test_a_package_body_sees_its_submodules_bound_as_eagerly(self):
+        # Eagerly, `from .opt import Opt` in a package binds the submodule
+        # `opt` in the package's namespace first: torch.optim deletes it
+        # right after (`del opt`), tenacity defines a function `retry` over
+        # its submodule `retry`, and other code uses the submodule by that
+        # name. A deferred statement binds the same names, and what the
+        # body did with them later stays when the submodules are loaded.
+        files = {
+            "pkgs/__init__.py": (
+                "from .opt import Opt\n"
+                "del opt\n"
+                "from .retry import retry_base\n"
+                "def retry():\n"
+                "    return 'function'\n"
+                "from .tools import first\n"
+                "def second():\n"
+                "    return tools.SECOND\n"),
+            "pkgs/opt.py": "class Opt:\n    pass\n",
+            "pkgs/retry.py": "retry_base = 'base'\n",
+            "pkgs/tools.py": "first = 1\nSECOND = 2\n",
+        }
+        script = """
+            import json
+            import pkgs
+            names = sorted(n for n in vars(pkgs) if not n.startswith('__'))
+            values = [pkgs.Opt.__name__, pkgs.retry_base, pkgs.retry(), pkgs.second(),
+                      pkgs.first, hasattr(pkgs, 'opt')]
+            print(json.dumps([names, values]))
+            """
+        eager = self.run_json(files, script, xoptions=("lazy_imports=none",))
+        self.assertEqual(eager, [
+            ["Opt", "first", "retry", "retry_base", "second", "tools"],
+            ["Opt", "base", "function", 2, 1, False]])
+        self.assertEqual(self.run_json(files, script), eager)
+
     def test_pending_submodules_merge_into_one_binding(self):
         out = self.run_json(self.FILES, """
             import json, events

@@ -234,24 +234,6 @@ _PyLazyImport_StarValue(PyObject *module, PyObject *name, PyObject *locals)
     return PyObject_GetAttr(module, name);
 }
 
-PyObject *
-_PyLazyImport_ImpPending(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    (void)module;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "_lazy_import_pending() takes 2 arguments");
-        return NULL;
-    }
-    if (!PyModule_Check(args[0])) {
-        Py_RETURN_FALSE;
-    }
-    PyObject *value = PyDict_GetItemWithError(PyModule_GetDict(args[0]), args[1]);
-    if (value == NULL && PyErr_Occurred()) {
-        return NULL;
-    }
-    return PyBool_FromLong(value != NULL && _PyLazyImport_CheckExact(value));
-}
-
 PyDoc_STRVAR(resolve_doc,
 "resolve($self, /)\n--\n\n"
 "Return the value this placeholder stands for, importing it now on first use\n"

@@ -46,6 +46,14 @@ static struct {
      * (`a.b` and `a.b.c` for `import a.b.c`): eager statements would have
      * bound them on their parents already. */
     PyObject *pending_submodules;
+    /* Dotted names `P.c` of submodules for which a deferred statement run
+     * in package P's own body bound a placeholder for `c` in P's namespace
+     * (see bind_own_submodule): when P.c is loaded, whatever P's body did
+     * with that name since (rebinding it, deleting it) wins over the
+     * submodule, as it would have after the eager import. Kept for the
+     * process: the engine's import plan binds submodules on their parents
+     * after importlib has loaded them (bound_submodule_set_attr). */
+    PyObject *bound_submodules;
 } lazy;
 
 /* ---- engine hooks -------------------------------------------------------- */
@@ -631,6 +639,147 @@ _PyLazyImport_PendingSubmodule(PyObject *module, PyObject *name)
     return attr;
 }
 
+/* A deferred statement of package P's own body that imports a submodule
+ * `P.c...` (`from .c import x`, say): the eager statement would have bound
+ * the submodule P.c as `c` in P's namespace, a side effect that code relies
+ * on (`del c` after it, or `c.x` without importing it). Binds a placeholder
+ * for the module P.c under `c` in `globals`, unless P.c is imported already
+ * (importlib binds a submodule only when it loads it) or `c` holds such a
+ * placeholder already, and records P.c in lazy.bound_submodules. Returns 0,
+ * or -1 with an exception set. */
+static int
+bind_own_submodule(PyObject *globals, PyObject *importer, PyObject *target, PyObject *file,
+                   int line, uint64_t ns)
+{
+    Py_ssize_t prefix = PyUnicode_GET_LENGTH(importer);
+    Py_ssize_t len = PyUnicode_GET_LENGTH(target);
+    if (len <= prefix + 1 || PyUnicode_Tailmatch(target, importer, 0, prefix, -1) != 1 ||
+        PyUnicode_READ_CHAR(target, prefix) != '.')
+    {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_ssize_t end = PyUnicode_FindChar(target, '.', prefix + 1, len, 1);
+    if (end == -2) {
+        return -1;
+    }
+    PyObject *full = PyUnicode_Substring(target, 0, end < 0 ? len : end);
+    PyObject *child = PyUnicode_Substring(target, prefix + 1, end < 0 ? len : end);
+    int status = full == NULL || child == NULL ? -1 : 0;
+    PyObject *loaded = status == 0 ? PyDict_GetItemWithError(PyImport_GetModuleDict(), full)
+                                   : NULL;
+    PyObject *bound = status == 0 && loaded == NULL && !PyErr_Occurred()
+                          ? PyDict_GetItemWithError(globals, child)
+                          : NULL;
+    if (PyErr_Occurred()) {
+        status = -1;
+    }
+    else if (status == 0 && loaded == NULL &&
+             !(bound != NULL && _PyLazyImport_CheckExact(bound) &&
+               PyUnicode_Compare(((_PyLazyImportObject *)bound)->name, full) == 0))
+    {
+        const char *importer_utf8 = PyUnicode_AsUTF8(importer);
+        const char *full_utf8 = PyUnicode_AsUTF8(full);
+        const char *child_utf8 = PyUnicode_AsUTF8(child);
+        const char *file_utf8 = PyUnicode_AsUTF8(file);
+        lazy_bind_handle handle;
+        char *message = NULL;
+        lazy_bind_result result =
+            importer_utf8 == NULL || full_utf8 == NULL || child_utf8 == NULL || file_utf8 == NULL
+                ? LAZY_BIND_INVALID_ARGUMENT
+                : lazy_bind_importer_defer_import_as(lazy.importer, ns, importer_utf8, full_utf8,
+                                                     child_utf8, file_utf8,
+                                                     (uint32_t)(line > 0 ? line : 0), &handle,
+                                                     &message);
+        PyObject *placeholder = NULL;
+        if (result == LAZY_BIND_OK) {
+            placeholder = _PyLazyImport_New(handle, full_utf8, file, line);
+        }
+        else if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_ImportError, "lazy_bind_importer_defer_import_as: %s",
+                         message ? message : lazy_bind_result_message(result));
+        }
+        lazy_bind_string_free(&message);
+        status = placeholder != NULL && PyDict_SetItem(globals, child, placeholder) == 0 &&
+                         PySet_Add(lazy.bound_submodules, full) == 0
+                     ? 0
+                     : -1;
+        Py_XDECREF(placeholder);
+    }
+    Py_XDECREF(full);
+    Py_XDECREF(child);
+    return status;
+}
+
+PyObject *
+_PyLazyImport_ImpPending(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_lazy_import_pending() takes 2 arguments");
+        return NULL;
+    }
+    PyObject *parent = args[0], *name = args[1];
+    if (!PyModule_Check(parent) || !PyUnicode_Check(name)) {
+        Py_RETURN_FALSE;
+    }
+    PyObject *dict = PyModule_GetDict(parent);
+    PyObject *value = PyDict_GetItemWithError(dict, name);
+    if (value == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    int bound_here = 0;
+    PyObject *parent_name = PyDict_GetItemWithError(dict, &_Py_ID(__name__));
+    if (lazy.bound_submodules != NULL && PySet_GET_SIZE(lazy.bound_submodules) > 0 &&
+        parent_name != NULL && PyUnicode_Check(parent_name))
+    {
+        PyObject *full = PyUnicode_FromFormat("%U.%U", parent_name, name);
+        bound_here = full == NULL ? -1 : PySet_Contains(lazy.bound_submodules, full);
+        if (bound_here == 1 && value != NULL && _PyLazyImport_CheckExact(value)) {
+            /* Still the placeholder bind_own_submodule made (or another
+             * one for the same module): the submodule replaces it. */
+            bound_here = PyUnicode_Compare(((_PyLazyImportObject *)value)->name, full) == 0
+                             ? 2
+                             : 1;
+        }
+        Py_XDECREF(full);
+    }
+    if (bound_here < 0 || PyErr_Occurred()) {
+        return NULL;
+    }
+    if (bound_here == 1) {
+        /* The package's body rebound or deleted the name since. */
+        Py_RETURN_TRUE;
+    }
+    return PyBool_FromLong(bound_here == 0 && value != NULL && _PyLazyImport_CheckExact(value));
+}
+
+/* The import hooks' set_attr_if_absent: the shared one, except for a
+ * submodule in lazy.bound_submodules, whose binding on its parent importlib
+ * decided already (see _PyLazyImport_ImpPending). */
+static uint32_t
+bound_submodule_set_attr(void *userdata, void *module, const char *name, void *value,
+                         void **runtime_error_out)
+{
+    PyObject *parent = (PyObject *)module;
+    if (PyModule_Check(parent) && lazy.bound_submodules != NULL &&
+        PySet_GET_SIZE(lazy.bound_submodules) > 0)
+    {
+        PyObject *parent_name =
+            PyDict_GetItemWithError(PyModule_GetDict(parent), &_Py_ID(__name__));
+        PyObject *full = parent_name != NULL && PyUnicode_Check(parent_name)
+                             ? PyUnicode_FromFormat("%U.%s", parent_name, name)
+                             : NULL;
+        int bound = full != NULL ? PySet_Contains(lazy.bound_submodules, full) : 0;
+        Py_XDECREF(full);
+        if (bound != 0 || PyErr_Occurred()) {
+            return bound < 0 || PyErr_Occurred() ? lazy_bind_cpython_fail(runtime_error_out)
+                                                 : LAZY_BIND_OK;
+        }
+    }
+    return lazy_bind_cpython_set_attr_if_absent(userdata, module, name, value,
+                                                runtime_error_out);
+}
+
 /* Binds the deferred statement whose IMPORT_NAME is `site` of `code`: a
  * placeholder for `import a.b.c` (bound to `a`), or a statement placeholder
  * for the IMPORT_FROMs that follow. */
@@ -640,7 +789,9 @@ defer_statement(PyCodeObject *code, const lazy_bind_cpython_import_site *site,
 {
     int line = site->line;
     uint64_t ns = (uint64_t)(uintptr_t)globals;
-    if (add_pending_submodules(target) < 0) {
+    if (add_pending_submodules(target) < 0 ||
+        bind_own_submodule(globals, importer, target, code->co_filename, line, ns) < 0)
+    {
         return NULL;
     }
     if (fromlist != Py_None) {
@@ -1132,7 +1283,7 @@ init_main(const PyConfig *config)
         .size = sizeof(lazy_bind_import_hooks),
         .import_module = hook_import_module,
         .get_attr = hook_get_attr,
-        .set_attr_if_absent = lazy_bind_cpython_set_attr_if_absent,
+        .set_attr_if_absent = bound_submodule_set_attr,
         .can_find = hook_can_find,
         .as_lazy = hook_as_lazy,
     };
@@ -1224,6 +1375,7 @@ _PyLazyImports_Init(PyThreadState *tstate)
     if (lazy.lazy_modules_str == NULL) {
         lazy.lazy_modules_str = PyUnicode_InternFromString("__lazy_modules__");
         lazy.pending_submodules = PySet_New(NULL);
+        lazy.bound_submodules = PySet_New(NULL);
         _PyLazyImports_CycleError = PyErr_NewExceptionWithDoc(
             "_lazy_imports.LazyImportCycleError",
             "Resolving a lazy import needed itself on the same thread; the message\n"
@@ -1235,6 +1387,7 @@ _PyLazyImports_Init(PyThreadState *tstate)
             "`chain` ((name, file, line, thread) links) name both chains.",
             PyExc_ImportError, NULL);
         if (lazy.lazy_modules_str == NULL || lazy.pending_submodules == NULL ||
+            lazy.bound_submodules == NULL ||
             _PyLazyImports_CycleError == NULL ||
             _PyLazyImports_DeadlockError == NULL)
         {
@@ -1289,6 +1442,7 @@ _PyLazyImports_Fini(PyThreadState *tstate)
      * entries hold are never released (they are this interpreter's). */
     Py_CLEAR(lazy.lazy_modules_str);
     Py_CLEAR(lazy.pending_submodules);
+    Py_CLEAR(lazy.bound_submodules);
     Py_CLEAR(_PyLazyImports_CycleError);
     Py_CLEAR(_PyLazyImports_DeadlockError);
     lazy_bind_cpython_forget_code_extra();

@@ -71,7 +71,10 @@ PyObject *_PyLazyImport_PendingSubmodule(PyObject *module, PyObject *name);
  * loaded submodule on its parent: a pending lazy binding of that name (say
  * `from .main import main`) is the statement's value and must not be
  * replaced by the submodule, as the eager statement would have run after
- * the submodule was bound. */
+ * the submodule was bound. Nor must anything that `parent`'s own body did
+ * with the name after a deferred `from .name import x` there bound the
+ * submodule's placeholder (a function defined under that name, a `del`):
+ * the eager statement would have bound the submodule before that. */
 PyObject *_PyLazyImport_ImpPending(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 #define _PyLazyImport_IMP_METHODDEF \
     {"_lazy_import_pending", (PyCFunction)(void (*)(void))_PyLazyImport_ImpPending, \

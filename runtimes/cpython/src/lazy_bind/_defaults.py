@@ -20,4 +20,12 @@ DEFAULT_OPT_OUT = {
     # (`_docstring.interpd.register(...)`) at import time, and other modules
     # use them in class bodies (`KeyError: '_legend_kw_axes'` otherwise).
     "eager-importer matplotlib.*": "docstring registrations at import time",
+    # torch imports its own submodules in an order it depends on:
+    # torch/_jit_internal.py imports torch.distributed.rpc first "explicitly"
+    # (its comment), and that import needs torch.autograd and torch.nn,
+    # which torch/__init__.py imports earlier; deferred, torch.nn.functional
+    # meets a partly initialised torch._jit_internal ("cannot import name
+    # '_overload'"), and torch.jit._builtins walks every attribute of torch
+    # while one of them is being resolved (a lazy-import cycle).
+    "eager-importer torch.*": "submodules imported in an order torch depends on",
 }

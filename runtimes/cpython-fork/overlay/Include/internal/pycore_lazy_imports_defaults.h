@@ -18,6 +18,14 @@ static const char lazy_imports_default_rules[] =
      * (_docstring.interpd.register) that class bodies elsewhere use
      * (KeyError: '_legend_kw_axes' otherwise). */
     "eager-importer matplotlib.*\n"
+    /* torch imports its own submodules in an order it depends on:
+     * torch/_jit_internal.py imports torch.distributed.rpc first, which
+     * needs torch.autograd and torch.nn that torch/__init__.py imports
+     * earlier (ImportError: cannot import name '_overload' from partially
+     * initialized torch._jit_internal otherwise), and torch.jit._builtins
+     * walks every attribute of torch, resolving them all while one of
+     * them is being resolved (a lazy-import cycle otherwise). */
+    "eager-importer torch.*\n"
     /* mpmath.functions' submodules add their functions to the contexts by
      * decorators when imported ('FPContext' object has no attribute
      * 'zetazero' otherwise). */

@@ -2,8 +2,9 @@
 # Runs every test of lazy_bind: formatting, lints, the Rust, C, C++ and
 # CPython adaptor tests (all driven by `cargo test`), the instruction-count
 # ceilings, the fuzz targets (60 s each), the CPython fork's
-# tests (it builds the fork), then Miri on the engine's unsafe core. This
-# is the README's test command and what CI runs.
+# tests (it builds the fork), real programs under both runtimes (a Jupyter
+# kernel, a PyTorch training entry point), then Miri on the engine's unsafe
+# core. This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,16 @@ echo "== fuzz (cargo-fuzz, AddressSanitizer; 60 s per target)"
 scripts/fuzz.sh 60
 echo "== CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"
 runtimes/cpython-fork/run-tests.sh
+echo "== real programs: a Jupyter kernel (benches/kernel_smoke.py)"
+python3 benches/kernel_smoke.py
+echo "== real programs: a PyTorch + transformers training entry point (benches/ml_smoke.py)"
+# It installs about 6 GB of wheels into target/ml/site (once).
+free_gb=$(df -Pk target | awk 'NR == 2 { print int($4 / 1048576) }')
+if [ "$free_gb" -ge 10 ]; then
+  python3 benches/ml_smoke.py
+else
+  echo "SKIPPED: only ${free_gb} GB free under target/, the ML smoke test needs 10" >&2
+fi
 echo "== cargo miri test (engine core; scaled down with cfg!(miri))"
 # Not under Miri: the C/C++ and CPython tests (other processes and foreign
 # code), the fork test (Miri cannot fork), the native tests (dlopen), the

@@ -20,6 +20,7 @@ print(lazy_bind is not None and lazy_bind.enabled(), before, "plain_mod" in sys.
       "lazy_bind._native" in sys.modules, flush=True)
 """
 
+FIXTURES = Path(__file__).parent / "fixtures"
 LAZY = "True [False, False] True True\n"
 EAGER = "False [True, True] True False\n"
 
@@ -62,6 +63,28 @@ def test_a_spawn_worker_is_lazy(run, tmp_path):
         """
     ).stdout
     assert out == "[(True, False)]\n"
+
+
+def test_a_child_that_ignores_the_environment_stays_eager(run, tmp_path):
+    # `python -E` and `-I` ignore PYTHON* variables, so the fork's
+    # PYTHON_LAZY_IMPORTS does not reach such a child; neither does
+    # LAZY_BIND_SUBPROCESS. CPython's own tests start `-E`/`-I` children
+    # expecting a plain interpreter. (The fixtures go beside the child: -E
+    # ignores PYTHONPATH too.)
+    _write_child(tmp_path)
+    for name in ("plain_mod.py", "slow_mod.py", "record.py"):
+        (tmp_path / name).write_text((FIXTURES / name).read_text())
+    out = run(
+        """
+        import subprocess, sys
+        for flags in (["-E"], []):
+            subprocess.run([sys.executable, *flags, "child.py"], check=True, timeout=60)
+        # -I leaves the script's directory off sys.path: only what loaded.
+        probe = "import sys; print(sorted(m for m in sys.modules if 'lazy_bind' in m))"
+        subprocess.run([sys.executable, "-I", "-c", probe], check=True, timeout=60)
+        """
+    ).stdout
+    assert out == EAGER + LAZY + "[]\n"
 
 
 def test_zero_turns_inheritance_off(run, tmp_path):
@@ -145,8 +168,11 @@ def test_the_start_up_hook_is_installed_beside_the_package():
     import lazy_bind
 
     site = Path(lazy_bind.__file__).parent.parent
-    lines = (site / "lazy_bind.pth").read_text().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("import os; ")
+    installed = (site / "lazy_bind.pth").read_text()
+    source = Path(__file__).parents[1] / "src" / "lazy_bind.pth"
+    # site runs a .pth line only if it starts with "import".
+    assert installed == source.read_text() and installed.startswith("import ")
+    assert len(installed.splitlines()) == 1
 
 
 def test_a_subinterpreter_of_a_lazy_program_stays_eager(run, run_plain):

@@ -5,7 +5,9 @@ into its children: an environment variable plus a start-up hook.
 every start-up of that interpreter (not under ``-S``). Its one line reads
 ``LAZY_BIND_SUBPROCESS`` and, only when it is set to something other than
 ``""`` or ``"0"``, imports this module and calls :func:`start`; otherwise
-it imports nothing (lazy_bind and its C extension stay unloaded).
+it imports nothing (lazy_bind and its C extension stay unloaded). A child
+started with ``-E`` or ``-I`` (``sys.flags.ignore_environment``) stays
+eager, as it ignores ``PYTHON_LAZY_IMPORTS`` under the fork.
 
 ``LAZY_BIND_SUBPROCESS``
     ``"1"``: enable lazy_bind with the default policy (as ``enable()``,
@@ -18,6 +20,7 @@ it imports nothing (lazy_bind and its C extension stay unloaded).
 """
 
 import os
+import sys
 
 VARIABLE = "LAZY_BIND_SUBPROCESS"
 TRACE_VARIABLE = "LAZY_BIND_SUBPROCESS_TRACE"
@@ -52,13 +55,14 @@ def _in_main_interpreter():
 
 def start():
     """Enables lazy_bind as ``LAZY_BIND_SUBPROCESS`` says (nothing when it
-    is unset, empty or ``"0"``, or in a subinterpreter), once per process: CPython 3.11's ``site``
-    runs a virtual environment's ``.pth`` files twice. A policy the engine
-    refuses is reported on stderr and leaves imports eager; it never stops
-    the program."""
+    is unset, empty or ``"0"``, under ``-E``/``-I``, or in a subinterpreter),
+    once per process: CPython 3.11's ``site`` runs a virtual environment's
+    ``.pth`` files twice. A policy the engine refuses is reported on stderr
+    and leaves imports eager; it never stops the program."""
     global _started
     setting = os.environ.get(VARIABLE, OFF)
-    if _started or setting in ("", OFF) or not _in_main_interpreter():
+    if (_started or setting in ("", OFF) or sys.flags.ignore_environment
+            or not _in_main_interpreter()):
         return
     _started = True
     import lazy_bind

@@ -2,7 +2,8 @@
 # Runs every test of lazy_bind: formatting, lints, the Rust, C, C++ and
 # CPython adaptor tests (all driven by `cargo test`), the instruction-count
 # ceilings, the fuzz targets (60 s each), the CPython fork's
-# tests (it builds the fork), real programs under both runtimes (a Jupyter
+# tests (it builds the fork), real programs under both runtimes (CPython's
+# regression suite and PyPI projects' suites eager vs lazy, a Jupyter
 # kernel, a PyTorch training entry point), then Miri on the engine's unsafe
 # core. This is the README's test command and what CI runs.
 set -euo pipefail
@@ -22,6 +23,12 @@ echo "== fuzz (cargo-fuzz, AddressSanitizer; 60 s per target)"
 scripts/fuzz.sh 60
 echo "== CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"
 runtimes/cpython-fork/run-tests.sh
+echo "== real programs: CPython's regression suite, eager vs lazy (benches/compat.py, CI subsets)"
+python3 benches/compat.py fork --subset ci --fail-stale
+python3 benches/compat.py adaptor --subset ci --fail-stale
+echo "== real programs: PyPI projects' pytest + hypothesis suites, eager vs lazy (benches/compat_pypi.py)"
+python3 benches/compat_pypi.py fork --fail-stale
+python3 benches/compat_pypi.py adaptor --fail-stale
 echo "== real programs: a Jupyter kernel (benches/kernel_smoke.py)"
 python3 benches/kernel_smoke.py
 echo "== real programs: a PyTorch + transformers training entry point (benches/ml_smoke.py)"

@@ -1930,6 +1930,59 @@ lazy_bind_result lazy_bind_importer_validate(const struct lazy_bind_importer *im
                                              char **report_out);
 
 /**
+ * Marks the start of a guarded import on the calling thread: an import
+ * statement inside `try` that the runtime runs eagerly. Until the matching
+ * `lazy_bind_guarded_import_leave`, `lazy_bind_importer_missing_under_guard`
+ * reports the imports that must run at once. Nests.
+ *
+ * # Errors
+ * `LAZY_BIND_PANIC` only if the nesting depth would overflow.
+ *
+ * # Thread-safety
+ * Affects only the calling thread; leave on the same thread.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_guarded_import_enter(void);
+
+/**
+ * Marks the end of the innermost guarded import of the calling thread.
+ *
+ * # Errors
+ * `LAZY_BIND_INVALID_ARGUMENT` when no guarded import is running on this
+ * thread (nothing changes).
+ *
+ * # Thread-safety
+ * Affects only the calling thread.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_guarded_import_leave(void);
+
+/**
+ * Writes to `*missing_out` whether an import of module `target` (absolute,
+ * UTF-8) must run now instead of being deferred: true only while a guarded
+ * import runs on this thread and `target` cannot be found (its dotted
+ * chain checked with the `can_find` hook, a submodule only once its
+ * parent is loaded; nothing is run). The runtime then imports it eagerly,
+ * so its `ModuleNotFoundError` reaches the guard as in eager code.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL argument; `LAZY_BIND_INVALID_UTF8`
+ * for a `target` that is not UTF-8.
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer, `target` NULL or a
+ * NUL-terminated string, `missing_out` NULL or writable.
+ *
+ * # Thread-safety
+ * Any thread; the hooks run on the calling thread, with no engine lock
+ * held.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_importer_missing_under_guard(const struct lazy_bind_importer *importer,
+                                                        const char *target,
+                                                        bool *missing_out);
+
+/**
  * Forgets every name bound in `namespace` (call it when the namespace
  * dies); its entries stay in the engine. Writes how many names were
  * forgotten to `*forgotten_out` if that is not NULL.

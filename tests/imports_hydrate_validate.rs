@@ -296,3 +296,30 @@ fn hydrate_releases_a_refused_module_outside_the_submodules_lock() {
         "a.c, joined meanwhile, was imported too: {imported:?}"
     );
 }
+
+#[test]
+fn under_a_guarded_import_only_missing_modules_must_run_now() {
+    use lazy_bind::imports::{enter_guarded_import, leave_guarded_import};
+    let fake = Fake::new();
+    fake.empty("a").empty("a.b").empty("c");
+    let (fake, importer) = fake.start();
+    // Outside a guarded import nothing is asked: even a missing module defers.
+    assert!(!importer.missing_under_guard("winreg"));
+    enter_guarded_import();
+    assert!(importer.missing_under_guard("winreg"));
+    assert!(!importer.missing_under_guard("c"), "found: still deferred");
+    // A submodule is checked only once its parent is loaded.
+    assert!(
+        !importer.missing_under_guard("a.nope"),
+        "a is not loaded yet"
+    );
+    fake.import_module("a", &[]).unwrap();
+    assert!(importer.missing_under_guard("a.nope"));
+    assert!(!importer.missing_under_guard("a.b"));
+    assert!(
+        fake.executed().iter().all(|m| m == "a"),
+        "checks run nothing"
+    );
+    assert_eq!(leave_guarded_import(), Ok(()));
+    assert!(!importer.missing_under_guard("winreg"));
+}

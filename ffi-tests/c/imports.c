@@ -302,6 +302,27 @@ int main(void) {
   check_contains(report, "No module named 'missing'");
   lazy_bind_string_free(&report);
 
+  /* Under a guarded import (a statement inside `try`), only a module that
+   * cannot be found must be imported at once. */
+  bool missing = true;
+  CHECK_OK(lazy_bind_importer_missing_under_guard(importer, "nowhere", &missing));
+  CHECK(!missing); /* not inside a guarded import */
+  CHECK_OK(lazy_bind_guarded_import_enter());
+  CHECK_OK(lazy_bind_importer_missing_under_guard(importer, "nowhere", &missing));
+  CHECK(missing);
+  CHECK_OK(lazy_bind_importer_missing_under_guard(importer, "json", &missing));
+  CHECK(!missing);
+  CHECK_STATUS(lazy_bind_importer_missing_under_guard(importer, NULL, &missing),
+               LAZY_BIND_NULL_ARGUMENT);
+  CHECK_STATUS(lazy_bind_importer_missing_under_guard(NULL, "json", &missing),
+               LAZY_BIND_NULL_ARGUMENT);
+  CHECK_STATUS(lazy_bind_importer_missing_under_guard(importer, "json", NULL),
+               LAZY_BIND_NULL_ARGUMENT);
+  CHECK_STATUS(lazy_bind_importer_missing_under_guard(importer, "\xff", &missing),
+               LAZY_BIND_INVALID_UTF8);
+  CHECK_OK(lazy_bind_guarded_import_leave());
+  CHECK_STATUS(lazy_bind_guarded_import_leave(), LAZY_BIND_INVALID_ARGUMENT);
+
   CHECK_OK(lazy_bind_importer_forget_namespace(importer, 3, &count));
   CHECK(count == 1); /* nowhere: json's binding left the table once it had its value */
   CHECK_OK(lazy_bind_importer_forget_namespace(importer, 3, NULL));

@@ -13,7 +13,10 @@ use super::lazy_bind_result::{self, *};
 use super::nested;
 use super::runtime::{ForeignValue, Runtime};
 use super::string::{owned, write_optional_owned};
-use crate::imports::{resolve_name, ImportError, ImportRuntime, ImportSpec, Importer, NamespaceId};
+use crate::imports::{
+    enter_guarded_import, leave_guarded_import, resolve_name, ImportError, ImportRuntime,
+    ImportSpec, Importer, NamespaceId,
+};
 use crate::{Handle, ResolveError, Site};
 
 /// Imports the module with the absolute name `name` (running its body if it
@@ -706,6 +709,77 @@ pub unsafe extern "C" fn lazy_bind_importer_validate(
         unsafe { unresolvable_out.write(missing.len()) };
         // SAFETY: the caller guarantees NULL or writable.
         unsafe { write_optional_owned(report_out, &report) };
+        Ok(())
+    })
+}
+
+/// Marks the start of a guarded import on the calling thread: an import
+/// statement inside `try` that the runtime runs eagerly. Until the matching
+/// `lazy_bind_guarded_import_leave`, `lazy_bind_importer_missing_under_guard`
+/// reports the imports that must run at once. Nests.
+///
+/// # Errors
+/// `LAZY_BIND_PANIC` only if the nesting depth would overflow.
+///
+/// # Thread-safety
+/// Affects only the calling thread; leave on the same thread.
+#[must_use]
+#[no_mangle]
+pub extern "C" fn lazy_bind_guarded_import_enter() -> lazy_bind_result {
+    boundary::status(|| {
+        enter_guarded_import();
+        Ok(())
+    })
+}
+
+/// Marks the end of the innermost guarded import of the calling thread.
+///
+/// # Errors
+/// `LAZY_BIND_INVALID_ARGUMENT` when no guarded import is running on this
+/// thread (nothing changes).
+///
+/// # Thread-safety
+/// Affects only the calling thread.
+#[must_use]
+#[no_mangle]
+pub extern "C" fn lazy_bind_guarded_import_leave() -> lazy_bind_result {
+    boundary::status(|| leave_guarded_import().map_err(|_| LAZY_BIND_INVALID_ARGUMENT))
+}
+
+/// Writes to `*missing_out` whether an import of module `target` (absolute,
+/// UTF-8) must run now instead of being deferred: true only while a guarded
+/// import runs on this thread and `target` cannot be found (its dotted
+/// chain checked with the `can_find` hook, a submodule only once its
+/// parent is loaded; nothing is run). The runtime then imports it eagerly,
+/// so its `ModuleNotFoundError` reaches the guard as in eager code.
+///
+/// # Errors
+/// `LAZY_BIND_NULL_ARGUMENT` for a NULL argument; `LAZY_BIND_INVALID_UTF8`
+/// for a `target` that is not UTF-8.
+///
+/// # Safety
+/// `importer` must be NULL or a live importer, `target` NULL or a
+/// NUL-terminated string, `missing_out` NULL or writable.
+///
+/// # Thread-safety
+/// Any thread; the hooks run on the calling thread, with no engine lock
+/// held.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn lazy_bind_importer_missing_under_guard(
+    importer: *const lazy_bind_importer,
+    target: *const c_char,
+    missing_out: *mut bool,
+) -> lazy_bind_result {
+    boundary::status(|| {
+        // SAFETY: the caller guarantees a live importer.
+        let importer = unsafe { arg(importer) }?;
+        // SAFETY: the caller guarantees NULL or NUL-terminated.
+        let target = unsafe { str_arg(target) }?;
+        let missing_out = out(missing_out)?;
+        let missing = importer.importer.missing_under_guard(target);
+        // SAFETY: checked non-null; the caller guarantees writable.
+        unsafe { missing_out.write(missing) };
         Ok(())
     })
 }

@@ -19,7 +19,10 @@
 //!
 //! [`Importer::hydrate`] resolves, without importing, every pending binding
 //! whose target is already loaded; [`Importer::validate`] lists pending
-//! bindings whose modules cannot be found, without running them.
+//! bindings whose modules cannot be found, without running them. While a
+//! guarded import (a statement inside `try`, run eagerly) runs,
+//! [`Importer::missing_under_guard`] says which imports must run at once so
+//! that their `ModuleNotFoundError` reaches the guard.
 //!
 //! # Rebind contract
 //! The engine never writes into the runtime's namespaces. The runtime does,
@@ -52,6 +55,7 @@
 //! briefly and never while runtime code runs; lock order is table, then a
 //! package entry's submodule list, then the engine's slot lock.
 
+mod guard;
 mod hydrate;
 mod importer;
 mod namespace;
@@ -60,6 +64,9 @@ mod runtime;
 mod spec;
 mod validate;
 
+pub use guard::{
+    enter_guarded_import, in_guarded_import, leave_guarded_import, NotInGuardedImport,
+};
 pub use importer::Importer;
 pub use namespace::{rebind_slot, Binding, NamespaceId};
 pub use runtime::ImportRuntime;

@@ -608,6 +608,50 @@ static inline uint32_t lazy_bind_cpython_set_attr_if_absent(void *userdata, void
   return failed ? lazy_bind_cpython_fail(runtime_error_out) : LAZY_BIND_OK;
 }
 
+/* The import hooks' can_find (a lazy_bind_can_find_fn): whether importlib
+ * finds module `name` without running it, for a top-level name or a
+ * submodule whose parent is imported (its __path__ is searched). A failure
+ * of the search counts as "cannot find"; no exception is left set. */
+static inline bool lazy_bind_cpython_can_find(void *userdata, const char *name) {
+  (void)userdata;
+  PyObject *py_name = PyUnicode_FromString(name);
+  if (py_name == NULL) {
+    PyErr_Clear();
+    return false;
+  }
+  PyObject *loaded = PyImport_GetModule(py_name);
+  bool found = loaded != NULL;
+  Py_XDECREF(loaded);
+  PyObject *path = NULL;
+  const char *dot = strrchr(name, '.');
+  if (!found && !PyErr_Occurred()) {
+    if (dot == NULL) {
+      path = Py_NewRef(Py_None);
+    } else {
+      PyObject *parent_name = PyUnicode_FromStringAndSize(name, dot - name);
+      PyObject *parent = parent_name != NULL ? PyImport_GetModule(parent_name) : NULL;
+      Py_XDECREF(parent_name);
+      PyObject *path_name = parent != NULL ? PyUnicode_InternFromString("__path__") : NULL;
+      if (path_name != NULL) {
+        (void)lazy_bind_cpython_optional_attr(parent, path_name, &path);
+        Py_DECREF(path_name);
+      }
+      Py_XDECREF(parent);
+    }
+  }
+  PyObject *bootstrap = path != NULL ? PyImport_ImportModule("_frozen_importlib") : NULL;
+  if (bootstrap != NULL) {
+    PyObject *spec = PyObject_CallMethod(bootstrap, "_find_spec", "OO", py_name, path);
+    found = spec != NULL && spec != Py_None;
+    Py_XDECREF(spec);
+    Py_DECREF(bootstrap);
+  }
+  Py_XDECREF(path);
+  Py_DECREF(py_name);
+  PyErr_Clear();
+  return found;
+}
+
 /* The body of a policy filter (a lazy_bind_filter_fn): calls the Python
  * callable with (importer, target, fromlist) -> bool, where fromlist is a
  * tuple of str, or for a plain `import` None if `empty_is_none` and () if

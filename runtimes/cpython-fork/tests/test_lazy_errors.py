@@ -34,6 +34,40 @@ class Errors(LazyTestCase):
             """)
         self.assertEqual(out, [True, "no_such_module_here"])
 
+    def test_a_guarded_import_still_catches_a_missing_module_inside(self):
+        # dateutil.tz: `try: from .win import tzwin` / `except ImportError:
+        # tzwin = None`, and win.py's own `import winreg` raises on Linux.
+        # The guarded statement runs eagerly, and while it does an import of
+        # a module that cannot be found is not deferred, so the error still
+        # reaches the guard; a module that can be found stays deferred.
+        files = {
+            "tzpkg/__init__.py": (
+                "try:\n"
+                "    from .win import tzwin\n"
+                "except ImportError:\n"
+                "    tzwin = None\n"
+                "try:\n"
+                "    from .unix import tzunix\n"
+                "except ImportError:\n"
+                "    tzunix = None\n"),
+            "tzpkg/win.py": "import os\nimport winreg_not_here\nclass tzwin:\n    pass\n",
+            "tzpkg/unix.py": "import helper_mod\nclass tzunix:\n    pass\n",
+            "helper_mod.py": "VALUE = 1\n",
+        }
+        script = """
+            import json, sys
+            import tzpkg
+            tzpkg.__name__                  # runs its body
+            unix = sys.modules['tzpkg.unix']
+            deferred = type(vars(unix)['helper_mod']).__name__ != 'module'
+            print(json.dumps([tzpkg.tzwin is None, tzpkg.tzunix.__name__,
+                              'tzpkg.win' in sys.modules, 'helper_mod' in sys.modules,
+                              deferred]))
+            """
+        eager = self.run_json(files, script, xoptions=("lazy_imports=none",))
+        self.assertEqual(eager, [True, "tzunix", False, True, False])
+        self.assertEqual(self.run_json(files, script), [True, "tzunix", False, False, True])
+
     def test_failure_is_retried_on_next_use(self):
         out = self.run_json({
             "flaky.py": "import attempts\nattempts.n += 1\n"

@@ -145,6 +145,30 @@ def test_module_level_if_block_is_lazy(run):
     )
 
 
+def test_a_guarded_import_still_catches_a_missing_module_inside(run, tmp_path):
+    # dateutil.tz: `try: from .win import tzwin` / `except ImportError:
+    # tzwin = None`, where win.py's own `import winreg` raises on Linux. The
+    # guarded statement runs eagerly, and while it does an import of a module
+    # that cannot be found is not deferred, so the error reaches the guard; a
+    # module that can be found is still deferred.
+    package = tmp_path / "tzpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "try:\n    from .win import tzwin\nexcept ImportError:\n    tzwin = None\n"
+        "try:\n    from .unix import tzunix\nexcept ImportError:\n    tzunix = None\n"
+    )
+    (package / "win.py").write_text("import winreg_not_here\nclass tzwin:\n    pass\n")
+    (package / "unix.py").write_text("import plain_mod\nclass tzunix:\n    pass\n")
+    run(
+        """
+        import sys
+        import tzpkg
+        assert tzpkg.tzwin is None and tzpkg.tzunix.__name__ == "tzunix"
+        assert "tzpkg.win" not in sys.modules and "plain_mod" not in sys.modules
+        """
+    )
+
+
 def test_future_import_works(run):
     run(
         """

@@ -146,51 +146,6 @@ hook_get_attr(void *userdata, void *module, const char *name, void **value_out,
     return LAZY_BIND_OK;
 }
 
-/* Whether importlib can find module `name` (its parent is imported by now),
- * without running it: decides "cannot import name" against a submodule. */
-static bool
-hook_can_find(void *userdata, const char *name)
-{
-    (void)userdata;
-    PyObject *py_name = PyUnicode_FromString(name);
-    if (py_name == NULL) {
-        PyErr_Clear();
-        return false;
-    }
-    PyObject *loaded = PyImport_GetModule(py_name);
-    if (loaded != NULL) {
-        Py_DECREF(loaded);
-        Py_DECREF(py_name);
-        return true;
-    }
-    PyErr_Clear();
-    bool found = false;
-    const char *dot = strrchr(name, '.');
-    PyObject *path = NULL;
-    if (dot == NULL) {
-        path = Py_NewRef(Py_None);
-    }
-    else {
-        PyObject *parent_name = PyUnicode_FromStringAndSize(name, dot - name);
-        PyObject *parent = parent_name ? PyImport_GetModule(parent_name) : NULL;
-        Py_XDECREF(parent_name);
-        if (parent != NULL) {
-            (void)_PyObject_LookupAttr(parent, &_Py_ID(__path__), &path);
-            Py_DECREF(parent);
-        }
-    }
-    if (path != NULL) {
-        PyObject *spec = PyObject_CallMethod(_PyInterpreterState_GET()->importlib,
-                                             "_find_spec", "OO", py_name, path);
-        found = spec != NULL && spec != Py_None;
-        Py_XDECREF(spec);
-        Py_DECREF(path);
-    }
-    PyErr_Clear();
-    Py_DECREF(py_name);
-    return found;
-}
-
 static bool
 hook_as_lazy(void *userdata, void *value, lazy_bind_handle *handle_out)
 {
@@ -833,6 +788,31 @@ defer_statement(PyCodeObject *code, const lazy_bind_cpython_import_site *site,
     return _PyLazyImport_New(handle, target_utf8, code->co_filename, line);
 }
 
+/* 1 if a deferral of `target` may go ahead, 0 if it must be imported now
+ * (a guarded import runs and `target` cannot be found: its
+ * ModuleNotFoundError must reach the guard), -1 on error. */
+static int
+missing_under_guard(const char *target)
+{
+    bool missing = false;
+    lazy_bind_result status =
+        lazy_bind_importer_missing_under_guard(lazy.importer, target, &missing);
+    if (status != LAZY_BIND_OK) {
+        PyErr_Format(PyExc_ImportError, "lazy_bind_importer_missing_under_guard: %s",
+                     lazy_bind_result_message(status));
+        return -1;
+    }
+    return missing ? 0 : 1;
+}
+
+void
+_PyLazyImport_LeaveGuarded(void)
+{
+    /* Balanced with the enter in _PyLazyImport_Defer on this thread, so it
+     * cannot fail. */
+    (void)!lazy_bind_guarded_import_leave();
+}
+
 int
 _PyLazyImport_Defer(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name,
                     PyObject *fromlist, PyObject *level, PyObject **result)
@@ -896,8 +876,17 @@ _PyLazyImport_Defer(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject 
                        ? -1
                        : policy_decides(importer_utf8, target_utf8, fromlist, flags);
         if (deferred > 0) {
+            deferred = missing_under_guard(target_utf8);
+        }
+        if (deferred > 0) {
             *result = defer_statement(code, site, globals, importer, target, fromlist);
             deferred = *result == NULL ? -1 : 1;
+        }
+        else if (deferred == 0 && (site->flags & LAZY_BIND_CONTEXT_IN_TRY)) {
+            deferred = lazy_bind_guarded_import_enter() == LAZY_BIND_OK ? 2 : -1;
+            if (deferred < 0) {
+                PyErr_SetString(PyExc_SystemError, "lazy_bind_guarded_import_enter failed");
+            }
         }
     }
     Py_XDECREF(target);
@@ -1284,7 +1273,7 @@ init_main(const PyConfig *config)
         .import_module = hook_import_module,
         .get_attr = hook_get_attr,
         .set_attr_if_absent = bound_submodule_set_attr,
-        .can_find = hook_can_find,
+        .can_find = lazy_bind_cpython_can_find,
         .as_lazy = hook_as_lazy,
     };
     status = lazy_bind_importer_new(_PyLazyImports_engine, &import_hooks, &lazy.importer);

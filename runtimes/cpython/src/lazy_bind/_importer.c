@@ -15,7 +15,11 @@
  * policy: a module that is loaded already, with all its parents (no body
  * would run), unless the statement joins a pending binding. Everything else
  * goes to the original `__import__` unchanged, arguments and all, from C:
- * no frame of lazy_bind shows in its tracebacks or warnings.
+ * no frame of lazy_bind shows in its tracebacks or warnings. A module-level
+ * statement inside `try` runs as a guarded import
+ * (lazy_bind_guarded_import_enter/_leave around it): while it runs, an
+ * import of a module that cannot be found is not deferred, so that its
+ * ModuleNotFoundError reaches the `except`, as in eager Python.
  *
  * The binding's resolver is the engine's import plan, carried out through
  * the hooks below with the original `__import__`: every dotted prefix,
@@ -236,6 +240,20 @@ static Py_ssize_t dots_in(PyObject *name) {
   return count;
 }
 
+/* Whether a deferral of `name` must give way to an eager import: a guarded
+ * import is running and `name` cannot be found. 1 (import now), 0, -1. */
+static int missing_under_guard(const char *name) {
+  bool missing = false;
+  lazy_bind_result status =
+      lazy_bind_importer_missing_under_guard(adaptor_importer, name, &missing);
+  if (status != LAZY_BIND_OK) {
+    PyErr_Format(adaptor_LazyImportError, "lazy_bind_importer_missing_under_guard: %s",
+                 lazy_bind_result_message(status));
+    return -1;
+  }
+  return missing;
+}
+
 /* Makes (or joins) the engine binding of the statement and returns in
  * *result what the statement's IMPORT_NAME returns: the placeholder bound to
  * `bound`, or the IMPORT_FROM steps that lead to it. Returns 1, 0 when the
@@ -249,6 +267,10 @@ static int bind(PyCodeObject *code, const lazy_bind_cpython_import_site *site,
   const char *alias = package ? NULL : PyUnicode_AsUTF8(bound);
   if (importer_utf8 == NULL || target == NULL || file == NULL || (!package && alias == NULL)) {
     return -1;
+  }
+  int missing = missing_under_guard(target);
+  if (missing != 0) {
+    return missing < 0 ? -1 : 0; /* missing: the eager import raises */
   }
   /* The namespace lives while a placeholder bound in it does (it holds it). */
   uint64_t namespace = (uint64_t)(uintptr_t)globals;
@@ -346,16 +368,17 @@ static bool module_code(PyCodeObject *code) {
 
 /* Defers the import `args` (the five arguments IMPORT_NAME passes) if it
  * is eligible: 1 with the statement's value in *result, 0 to import it
- * eagerly, -1 on error. */
+ * eagerly, 2 to import it eagerly as a guarded import (a module-level
+ * statement inside `try`; see lazy_bind_guarded_import_enter), -1 on
+ * error. */
 static int try_defer(PyObject *const *args, PyObject **result) {
   PyObject *name = args[0], *globals = args[1], *locals = args[2], *fromlist = args[3];
-  if (!PyUnicode_CheckExact(name) || !PyDict_CheckExact(globals) || fromlist != Py_None ||
-      !PyLong_CheckExact(args[4])) {
+  if (!PyUnicode_CheckExact(name) || !PyDict_CheckExact(globals) || !PyLong_CheckExact(args[4])) {
     return 0;
   }
   long level = PyLong_AsLong(args[4]);
   PyFrameObject *frame = PyEval_GetFrame();
-  if (level != 0 || frame == NULL) {
+  if (level == -1 || frame == NULL) {
     PyErr_Clear();
     return 0;
   }
@@ -373,7 +396,9 @@ static int try_defer(PyObject *const *args, PyObject **result) {
   }
   int deferred = 0;
   PyObject *importer = PyDict_GetItemWithError(globals, name_key);
-  if (importer == NULL) {
+  if (fromlist != Py_None || level != 0) {
+    /* A `from` or relative import: never deferred here. */
+  } else if (importer == NULL) {
     deferred = PyErr_Occurred() ? -1 : 0;
   } else if (PyUnicode_Check(importer)) {
     /* The policy's filter may run code that rebinds `__name__`. */
@@ -389,8 +414,13 @@ static int try_defer(PyObject *const *args, PyObject **result) {
     Py_DECREF(importer);
   }
   Py_DECREF(code);
+  if (deferred == 0 && (flags & LAZY_BIND_CONTEXT_IN_TRY) &&
+      !(flags & LAZY_BIND_CONTEXT_NOT_MODULE_LEVEL)) {
+    deferred = 2;
+  }
   return deferred;
 }
+
 
 PyObject *adaptor_lazy_import(PyObject *self, PyObject *const *args, Py_ssize_t nargsf,
                               PyObject *kwnames) {
@@ -399,14 +429,24 @@ PyObject *adaptor_lazy_import(PyObject *self, PyObject *const *args, Py_ssize_t 
     PyErr_SetString(PyExc_RuntimeError, "lazy_bind._native.configure() was not called");
     return NULL;
   }
+  int deferred = 0;
   if (PyVectorcall_NARGS(nargsf) == 5 && kwnames == NULL) {
     PyObject *result = NULL;
-    int deferred = try_defer(args, &result);
-    if (deferred != 0) {
+    deferred = try_defer(args, &result);
+    if (deferred == 1 || deferred == -1) {
       return result;
     }
   }
-  return PyObject_Vectorcall(original_import, args, nargsf, kwnames);
+  if (deferred == 2 && lazy_bind_guarded_import_enter() != LAZY_BIND_OK) {
+    PyErr_SetString(PyExc_SystemError, "lazy_bind_guarded_import_enter failed");
+    return NULL;
+  }
+  PyObject *module = PyObject_Vectorcall(original_import, args, nargsf, kwnames);
+  if (deferred == 2) {
+    /* Balanced with the enter above on this thread, so it cannot fail. */
+    (void)!lazy_bind_guarded_import_leave();
+  }
+  return module;
 }
 
 /* ---- set-up --------------------------------------------------------------- */
@@ -421,6 +461,7 @@ int adaptor_importer_create(void) {
       .get_attr = hook_get_attr,
       .set_attr_if_absent = adaptor_set_attr_if_absent,
       .loaded_module = hook_loaded_module,
+      .can_find = adaptor_can_find,
       .as_lazy = hook_as_lazy,
   };
   lazy_bind_result status = lazy_bind_importer_new(adaptor_engine, &hooks, &adaptor_importer);

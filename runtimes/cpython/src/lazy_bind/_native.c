@@ -33,6 +33,10 @@ uint32_t adaptor_fail(void **runtime_error_out) {
   return lazy_bind_cpython_fail(runtime_error_out);
 }
 
+bool adaptor_can_find(void *userdata, const char *name) {
+  return lazy_bind_cpython_can_find(userdata, name);
+}
+
 uint32_t adaptor_set_attr_if_absent(void *userdata, void *module, const char *name, void *value,
                                     void **runtime_error_out) {
   return lazy_bind_cpython_set_attr_if_absent(userdata, module, name, value, runtime_error_out);

@@ -48,6 +48,9 @@ int adaptor_decide(const char *importer, const char *target, uint32_t flags);
  * exception to the engine from a failed hook. */
 uint32_t adaptor_fail(void **runtime_error_out);
 
+/* The shared glue's can_find import hook. */
+bool adaptor_can_find(void *userdata, const char *name);
+
 /* The shared glue's set_attr_if_absent import hook. */
 uint32_t adaptor_set_attr_if_absent(void *userdata, void *module, const char *name, void *value,
                                     void **runtime_error_out);

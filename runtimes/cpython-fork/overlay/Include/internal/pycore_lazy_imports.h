@@ -49,10 +49,17 @@ PyObject *_PyLazyImport_ResolveLoaded(PyObject *placeholder, PyObject *name,
 
 /* The IMPORT_NAME hook. Returns 1 and stores a new reference in `*result`
  * when the statement is deferred; 0 when it must run eagerly (no
- * exception set); -1 with an exception set. */
+ * exception set); 2 when it must run eagerly as a guarded import (a
+ * statement inside `try`: while it runs, an import of a module that cannot
+ * be found is not deferred, so that its ModuleNotFoundError reaches the
+ * guard), and the caller calls _PyLazyImport_LeaveGuarded once it has run;
+ * -1 with an exception set. */
 int _PyLazyImport_Defer(PyThreadState *tstate, struct _PyInterpreterFrame *frame,
                         PyObject *name, PyObject *fromlist, PyObject *level,
                         PyObject **result);
+
+/* Ends the guarded import that _PyLazyImport_Defer's 2 began. */
+void _PyLazyImport_LeaveGuarded(void);
 
 /* The IMPORT_FROM hook for a placeholder on the stack: a new placeholder
  * for attribute `name` of the module `from` stands for (new reference), or

@@ -9,8 +9,15 @@ optimiser step. It prints one JSON line: the first batch's loss (`repr` of
 the float, so runs compare exactly) and the gradient norm.
 
     python benches/ml_train.py [--num-workers N] [--batch-size B]
+                               [--phase-switch none|disable|resolve]
 
-Run by benches/ml_smoke.py under stock CPython, the adaptor and the fork.
+`--phase-switch` calls the adaptor's `lazy_bind.disable()` before the loop
+(`resolve`: with `resolve_pending=True`, importing everything still
+deferred; `disable`: only stop deferring). The imports marked `# unused`
+are the ones the first batch does not use: benches/ml_ttfb.py deletes those
+lines for its "ideal" configuration.
+
+Run by benches/ml_ttfb.py under stock CPython, the adaptor and the fork.
 """
 
 import argparse
@@ -18,14 +25,15 @@ import json
 import math
 import os
 import random
+import sys
 
-import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt  # unused
 import numpy as np
-import pandas as pd
-import scipy.stats
+import pandas as pd  # unused
+import scipy.stats  # unused
 import torch
 import torch.nn as nn
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, f1_score  # unused
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModelForSequenceClassification
@@ -73,6 +81,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--num-workers", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--phase-switch", choices=("none", "disable", "resolve"), default="none")
     args = parser.parse_args()
 
     random.seed(0)
@@ -89,6 +98,14 @@ def main():
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loader = DataLoader(SyntheticText(256, seed=1), batch_size=args.batch_size,
                         shuffle=False, num_workers=args.num_workers)
+
+    if args.phase_switch != "none":
+        import lazy_bind
+
+        # What a training job would do with imports that fail to resolve:
+        # log them and go on (they fail again where they are used).
+        for failure in lazy_bind.disable(resolve_pending=args.phase_switch == "resolve"):
+            print(f"pending import failed: {failure}", file=sys.stderr)
 
     for batch in tqdm(loader, disable=True):
         optimizer.zero_grad()

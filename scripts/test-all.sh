@@ -31,11 +31,11 @@ python3 benches/compat_pypi.py fork --fail-stale
 python3 benches/compat_pypi.py adaptor --fail-stale
 echo "== real programs: a Jupyter kernel (benches/kernel_smoke.py)"
 python3 benches/kernel_smoke.py
-echo "== real programs: a PyTorch + transformers training entry point (benches/ml_smoke.py)"
+echo "== real programs: a PyTorch + transformers training entry point (benches/ml_ttfb.py --smoke)"
 # It installs about 6 GB of wheels into target/ml/site (once).
 free_gb=$(df -Pk target | awk 'NR == 2 { print int($4 / 1048576) }')
 if [ "$free_gb" -ge 10 ]; then
-  python3 benches/ml_smoke.py
+  python3 benches/ml_ttfb.py --smoke
 else
   echo "SKIPPED: only ${free_gb} GB free under target/, the ML smoke test needs 10" >&2
 fi

@@ -29,8 +29,8 @@ python3 benches/compat.py adaptor --subset ci --fail-stale
 echo "== real programs: PyPI projects' pytest + hypothesis suites, eager vs lazy (benches/compat_pypi.py)"
 python3 benches/compat_pypi.py fork --fail-stale
 python3 benches/compat_pypi.py adaptor --fail-stale
-echo "== real programs: a Jupyter kernel (benches/kernel_smoke.py)"
-python3 benches/kernel_smoke.py
+echo "== real programs: a Jupyter kernel (benches/kernel_startup.py --smoke)"
+python3 benches/kernel_startup.py --smoke
 echo "== real programs: a PyTorch + transformers training entry point (benches/ml_ttfb.py --smoke)"
 # It installs about 6 GB of wheels into target/ml/site (once).
 free_gb=$(df -Pk target | awk 'NR == 2 { print int($4 / 1048576) }')

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""A Jupyter kernel (ipykernel, driven by jupyter_client) under both runtimes.
+"""Jupyter kernel start-up (ipykernel, driven by jupyter_client) under both
+runtimes: time to the kernel_info reply and CPU time, and the same results.
 
 Usage (from the repository root):
 
-    python3 benches/kernel_smoke.py [--runs N] [--no-install] [--only NAME ...]
+    python3 benches/kernel_startup.py [--runs N] [--smoke] [--no-install] [--only NAME ...]
 
 Set-up, done by the script unless --no-install (pinned in
 `benches/kernel-requirements.txt`): `target/kernel-venv`, a venv of stock
@@ -30,7 +31,12 @@ if its result equals its interpreter's eager one and its traceback text
 (ANSI colours removed) is the same except for lazy_bind's note line, and
 the kernel prints no line on stderr that the eager one does not. Every
 wait has a timeout; a kernel that hangs or dies is a failure, not a hang.
-Exit status 1 if any configuration fails.
+Printed per configuration: the median time from start_kernel to the
+kernel_info reply and the kernel process's CPU time by then (user + system,
+from psutil), over `--runs` starts (default 10, rounds interleaved), the
+time saved against its interpreter's eager configuration, and `uptime`
+before and after (the load of a shared machine). Exit status 1 if any
+configuration fails. `--smoke` (the test command's use): one start each.
 """
 
 import argparse
@@ -140,9 +146,24 @@ def wait_kernel_info(km, kc, t0):
             return time.perf_counter() - t0
 
 
+def kernel_cpu(km):
+    """The kernel process's CPU seconds so far (user + system)."""
+    import psutil
+
+    try:
+        times = psutil.Process(km.provisioner.pid).cpu_times()
+    except (AttributeError, psutil.Error) as exc:
+        raise Failure(f"cannot read the kernel's CPU time: {exc}") from None
+    return times.user + times.system
+
+
+def uptime():
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
 def run_once(name, argv, env, workdir):
-    """One kernel start; returns (seconds to kernel_info, result, traceback,
-    the kernel's stderr lines)."""
+    """One kernel start; returns ((seconds, CPU seconds) to the kernel_info
+    reply, result, traceback, the kernel's stderr lines)."""
     from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpecManager
 
@@ -162,6 +183,7 @@ def run_once(name, argv, env, workdir):
             kc = km.client()
             kc.start_channels()
             seconds = wait_kernel_info(km, kc, t0)
+            cpu = kernel_cpu(km)
             # IOPub may not be subscribed yet (ZeroMQ drops what a PUB sends
             # before then): jupyter_client's own wait repeats kernel_info
             # until IOPub delivers too.
@@ -184,7 +206,7 @@ def run_once(name, argv, env, workdir):
                 kc.stop_channels()
             if km.has_kernel:
                 km.shutdown_kernel()  # a shutdown request, then a kill after the wait
-    return seconds, result, traceback, stderr_path.read_text(errors="replace").splitlines()
+    return (seconds, cpu), result, traceback, stderr_path.read_text(errors="replace").splitlines()
 
 
 def compare(outcome, eager, reference):
@@ -204,7 +226,8 @@ def compare(outcome, eager, reference):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=1, help="kernel starts per configuration")
+    parser.add_argument("--runs", type=int, default=10, help="kernel starts per configuration")
+    parser.add_argument("--smoke", action="store_true", help="one start per configuration")
     parser.add_argument("--no-install", action="store_true")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="configurations to run")
     args = parser.parse_args()
@@ -223,12 +246,14 @@ def main():
         print(f"no fork at {FORK_PYTHON}: run runtimes/cpython-fork/build.sh", file=sys.stderr)
         configs = [c for c in configs if c[1][0] != str(FORK_PYTHON)]
 
+    runs = 1 if args.smoke else args.runs
+    before = uptime()
     outcomes = {}  # name -> (result, traceback, stderr lines) of its first start
     times = {name: [] for name, *_ in configs}
     errors = {}
     with tempfile.TemporaryDirectory(prefix="kernel-smoke-") as tmp:
         workdir = Path(tmp)
-        for _ in range(args.runs):  # rounds interleaved, so drift hits every row alike
+        for _ in range(runs):  # rounds interleaved, so drift hits every row alike
             for name, argv, env, eager in configs:
                 if name in errors:
                     continue
@@ -240,13 +265,22 @@ def main():
                     outcomes.setdefault(name, outcome)
                 except Failure as exc:
                     errors[name] = str(exc)
-    for name, *_ in configs:
-        runs = times[name]
-        median = f"{statistics.median(runs) * 1000:.0f} ms" if runs else "-"
-        print(f"{name:12} {'FAIL' if name in errors else 'ok':4}  kernel_info reply: median "
-              f"{median} of {len(runs)} ({', '.join(f'{t * 1000:.0f}' for t in runs)})")
+    print(f"uptime before: {before}\nuptime after:  {uptime()}")
+    print(f"{'configuration':12} {'':4} {'ready':>8} {'CPU':>8} {'saved':>6}  starts (ready, ms)")
+    for name, _, _, eager in configs:
+        samples = times[name]
+        ready = statistics.median(t[0] for t in samples) if samples else None
+        cpu = statistics.median(t[1] for t in samples) if samples else None
+        base = times.get(eager or name) or []
+        base_ready = statistics.median(t[0] for t in base) if base else None
+        saved = f"{(1 - ready / base_ready) * 100:.0f}%" if ready and base_ready else "-"
+        print(f"{name:12} {'FAIL' if name in errors else 'ok':4}"
+              f" {f'{ready * 1000:.0f}' if ready else '-':>8} {f'{cpu * 1000:.0f}' if cpu else '-':>8}"
+              f" {saved:>6}  {', '.join(f'{t[0] * 1000:.0f}' for t in samples)}")
         if name in errors:
             print("    " + errors[name].replace("\n", "\n    "))
+    print("ready: median ms from start_kernel to the kernel_info reply; CPU: the kernel's "
+          "median CPU ms by then; saved: ready time against the same interpreter eager")
     return 1 if errors else 0
 
 

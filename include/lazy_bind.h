@@ -156,6 +156,12 @@ static inline void *lazy_bind_get_fast(const lazy_bind_slot *slot, uint64_t stam
 #define LAZY_BIND_CONTEXT_MARKED_LAZY 64
 
 /**
+ * `lazy_bind_policy_add_builtin_rules` flag: the runtime defers `from`
+ * imports, so it also needs the rules that only such runtimes do.
+ */
+#define LAZY_BIND_BUILTIN_LAZY_FROM 1
+
+/**
  * The status of a call into lazy_bind.
  *
  * Every variant has an explicit number that never changes: new statuses are
@@ -1584,6 +1590,49 @@ LAZY_BIND_MUST_USE
 lazy_bind_result lazy_bind_policy_add_rules(const struct lazy_bind_policy *policy,
                                             const char *text,
                                             char **error_message_out);
+
+/**
+ * Adds lazy_bind's built-in opt-outs (packages whose import has side
+ * effects that other code relies on at import time; see
+ * `lazy_bind_builtin_rule`) to the policy in force, keeping its mode, its
+ * other rules and its filter. `flags`: `LAZY_BIND_BUILTIN_LAZY_FROM` or 0.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`; `LAZY_BIND_INVALID_ARGUMENT`
+ * for an unknown flag.
+ *
+ * # Safety
+ * `policy` must be NULL or a live policy.
+ *
+ * # Thread-safety
+ * As `lazy_bind_policy_add_rules`.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_policy_add_builtin_rules(const struct lazy_bind_policy *policy,
+                                                    uint32_t flags);
+
+/**
+ * Built-in rule number `index` (from 0; `LAZY_BIND_INVALID_ARGUMENT` past
+ * the last one, so a loop stops there): writes the rule in the policy
+ * format to `*rule_out` and what breaks without it to `*reason_out` (both
+ * static strings: never freed, valid for the process), and whether only a
+ * runtime that defers `from` imports needs it to `*lazy_from_only_out`.
+ * Each out-parameter may be NULL.
+ *
+ * # Errors
+ * `LAZY_BIND_INVALID_ARGUMENT` for an `index` past the last rule.
+ *
+ * # Safety
+ * Each out-parameter must be NULL or writable.
+ *
+ * # Thread-safety
+ * Any thread.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_builtin_rule(size_t index,
+                                        const char **rule_out,
+                                        const char **reason_out,
+                                        bool *lazy_from_only_out);
 
 /**
  * Writes the mode in force (a `lazy_bind_mode`) to `*mode_out`.

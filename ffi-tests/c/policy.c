@@ -251,6 +251,35 @@ static void scopes(void) {
   lazy_bind_policy_free(&policy);
 }
 
+static void builtin_rules(void) {
+  /* The table: every rule has a reason; some only matter where `from`
+   * imports are deferred. */
+  size_t count = 0, from_only = 0;
+  const char *rule = NULL, *reason = NULL;
+  bool lazy_from_only = false;
+  while (lazy_bind_builtin_rule(count, &rule, &reason, &lazy_from_only) == LAZY_BIND_OK) {
+    CHECK(strncmp(rule, "eager-", 6) == 0 && strlen(reason) > 40);
+    from_only += lazy_from_only;
+    count++;
+  }
+  CHECK(count > from_only && from_only > 0);
+  CHECK_STATUS(lazy_bind_builtin_rule(count, &rule, NULL, NULL), LAZY_BIND_INVALID_ARGUMENT);
+  CHECK_OK(lazy_bind_builtin_rule(0, NULL, NULL, NULL));
+
+  for (int lazy_from = 0; lazy_from < 2; lazy_from++) {
+    lazy_bind_policy *policy = NULL;
+    CHECK_OK(lazy_bind_policy_parse("mode all", &policy, NULL));
+    CHECK_OK(lazy_bind_policy_add_builtin_rules(policy,
+                                                lazy_from ? LAZY_BIND_BUILTIN_LAZY_FROM : 0));
+    CHECK(decide(policy, "app", "torch", 0));
+    CHECK(!decide(policy, "torch.nn", "torch.nn.modules", 0));
+    CHECK(decide(policy, "sympy.core", "sympy.core.numbers", 0) == !lazy_from);
+    CHECK_STATUS(lazy_bind_policy_add_builtin_rules(policy, 2), LAZY_BIND_INVALID_ARGUMENT);
+    lazy_bind_policy_free(&policy);
+  }
+  CHECK_STATUS(lazy_bind_policy_add_builtin_rules(NULL, 0), LAZY_BIND_NULL_ARGUMENT);
+}
+
 static void environment(void) {
   lazy_bind_policy *policy = NULL;
   bool was_set = true;
@@ -333,6 +362,7 @@ int main(void) {
   deciding();
   filtering();
   scopes();
+  builtin_rules();
   environment();
   phase_switch();
   printf("policy: ok\n");

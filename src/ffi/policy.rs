@@ -10,8 +10,8 @@ use super::error::{c_string, lazy_bind_error_list};
 use super::lazy_bind_result::{self, *};
 use super::string::{owned, write_optional_owned};
 use crate::policy::{
-    enter_eager_scope, leave_eager_scope, ActivePolicy, Filter, ImportContext, ImportQuery,
-    LoadError, Mode, Policy,
+    builtin_rules, enter_eager_scope, leave_eager_scope, ActivePolicy, Filter, ImportContext,
+    ImportQuery, LoadError, Mode, Policy, BUILTIN_RULES,
 };
 
 /// The import policy in force for one runtime: create with
@@ -414,6 +414,79 @@ pub unsafe extern "C" fn lazy_bind_policy_add_rules(
                 Err(LAZY_BIND_POLICY_SYNTAX)
             }
         }
+    })
+}
+
+/// `lazy_bind_policy_add_builtin_rules` flag: the runtime defers `from`
+/// imports, so it also needs the rules that only such runtimes do.
+pub const LAZY_BIND_BUILTIN_LAZY_FROM: u32 = 1;
+
+/// Adds lazy_bind's built-in opt-outs (packages whose import has side
+/// effects that other code relies on at import time; see
+/// `lazy_bind_builtin_rule`) to the policy in force, keeping its mode, its
+/// other rules and its filter. `flags`: `LAZY_BIND_BUILTIN_LAZY_FROM` or 0.
+///
+/// # Errors
+/// `LAZY_BIND_NULL_ARGUMENT` for a NULL `policy`; `LAZY_BIND_INVALID_ARGUMENT`
+/// for an unknown flag.
+///
+/// # Safety
+/// `policy` must be NULL or a live policy.
+///
+/// # Thread-safety
+/// As `lazy_bind_policy_add_rules`.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn lazy_bind_policy_add_builtin_rules(
+    policy: *const lazy_bind_policy,
+    flags: u32,
+) -> lazy_bind_result {
+    boundary::status(|| {
+        // SAFETY: the caller guarantees a live policy.
+        let policy = unsafe { arg(policy) }?;
+        if flags & !LAZY_BIND_BUILTIN_LAZY_FROM != 0 {
+            return Err(LAZY_BIND_INVALID_ARGUMENT);
+        }
+        policy
+            .policy
+            .add_rules(&builtin_rules(flags & LAZY_BIND_BUILTIN_LAZY_FROM != 0));
+        Ok(())
+    })
+}
+
+/// Built-in rule number `index` (from 0; `LAZY_BIND_INVALID_ARGUMENT` past
+/// the last one, so a loop stops there): writes the rule in the policy
+/// format to `*rule_out` and what breaks without it to `*reason_out` (both
+/// static strings: never freed, valid for the process), and whether only a
+/// runtime that defers `from` imports needs it to `*lazy_from_only_out`.
+/// Each out-parameter may be NULL.
+///
+/// # Errors
+/// `LAZY_BIND_INVALID_ARGUMENT` for an `index` past the last rule.
+///
+/// # Safety
+/// Each out-parameter must be NULL or writable.
+///
+/// # Thread-safety
+/// Any thread.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn lazy_bind_builtin_rule(
+    index: usize,
+    rule_out: *mut *const c_char,
+    reason_out: *mut *const c_char,
+    lazy_from_only_out: *mut bool,
+) -> lazy_bind_result {
+    boundary::status(|| {
+        let builtin = BUILTIN_RULES.get(index).ok_or(LAZY_BIND_INVALID_ARGUMENT)?;
+        let (rule, reason) = builtin.c_strings();
+        // SAFETY: the caller guarantees each NULL or writable.
+        unsafe {
+            write_optional(rule_out, rule.as_ptr());
+            write_optional(reason_out, reason.as_ptr());
+            write_optional(lazy_from_only_out, builtin.lazy_from_only());
+        }
+        Ok(())
     })
 }
 

@@ -44,6 +44,11 @@
 //! the cost depends on the depth of the names, not on the number of rules,
 //! and nothing is allocated.
 //!
+//! # Built-in opt-outs
+//! [`BUILTIN_RULES`]: packages whose import has side effects that other
+//! code relies on at import time, each with its reason; a runtime adds
+//! [`builtin_rules`] under the user's policy.
+//!
 //! # Sources
 //! [`PolicyBuilder`], [`Policy::parse`] (format documented in [`parse`] and
 //! `docs/policy-format.md`), [`Policy::from_file`], and [`Policy::from_env`]
@@ -65,6 +70,7 @@
 
 mod active;
 mod builder;
+mod builtin;
 mod context;
 mod decide;
 mod explain;
@@ -77,6 +83,7 @@ mod source;
 
 pub use active::{ActivePolicy, PendingResolver};
 pub use builder::{Policy, PolicyBuilder};
+pub use builtin::{builtin_rules, BuiltinRule, BUILTIN_RULES};
 pub use context::{ContextReason, ImportContext, ImportQuery};
 pub use decide::Filter;
 pub use explain::{Decision, Explanation, Reason};

@@ -497,6 +497,28 @@ static PyObject *thread_key(PyObject *module, PyObject *unused) {
   return PyLong_FromUnsignedLongLong(lazy_bind_thread_key());
 }
 
+/* lazy_bind's built-in opt-outs that this adaptor needs (not those that
+ * only a runtime deferring `from` imports does), as [(rule, reason)]. */
+static PyObject *builtin_rules(PyObject *module, PyObject *unused) {
+  (void)module, (void)unused;
+  PyObject *rules = PyList_New(0);
+  const char *rule = NULL, *reason = NULL;
+  bool lazy_from_only = false;
+  for (size_t i = 0;
+       rules != NULL && lazy_bind_builtin_rule(i, &rule, &reason, &lazy_from_only) == LAZY_BIND_OK;
+       i++) {
+    if (lazy_from_only) {
+      continue;
+    }
+    PyObject *pair = Py_BuildValue("(ss)", rule, reason);
+    if (pair == NULL || PyList_Append(rules, pair) < 0) {
+      Py_CLEAR(rules);
+    }
+    Py_XDECREF(pair);
+  }
+  return rules;
+}
+
 static PyObject *configure(PyObject *module, PyObject *args) {
   (void)module;
   PyObject *opmap, *original_import;
@@ -509,6 +531,8 @@ static PyObject *configure(PyObject *module, PyObject *args) {
 }
 
 static PyMethodDef native_methods[] = {
+    {"builtin_rules", builtin_rules, METH_NOARGS,
+     "builtin_rules()\n--\n\nlazy_bind's built-in opt-outs for this adaptor: [(rule, reason)]."},
     {"configure", configure, METH_VARARGS,
      "configure(opmap, original_import)\n--\n\nTells lazy_import this interpreter's "
      "opcode numbers (dis.opmap) and the __import__ to fall back to."},

@@ -2032,6 +2032,29 @@ lazy_bind_result lazy_bind_importer_missing_under_guard(const struct lazy_bind_i
                                                         bool *missing_out);
 
 /**
+ * Writes to `*modules_out` an owned string (free with
+ * `lazy_bind_string_free`) of the names of the modules that pending
+ * bindings will import and that are not loaded yet (the `loaded_module`
+ * hook gives NULL; without that hook, every such module), one per line,
+ * sorted: CPython 3.15's `sys.lazy_modules`. Runs nothing but the
+ * `loaded_module` hook; a snapshot, for debugging and introspection.
+ *
+ * # Errors
+ * `LAZY_BIND_NULL_ARGUMENT` for a NULL argument.
+ *
+ * # Safety
+ * `importer` must be NULL or a live importer; `modules_out` NULL or
+ * writable.
+ *
+ * # Thread-safety
+ * Any thread; the hook runs on the calling thread with no engine lock
+ * held.
+ */
+LAZY_BIND_MUST_USE
+lazy_bind_result lazy_bind_importer_lazy_modules(const struct lazy_bind_importer *importer,
+                                                 char **modules_out);
+
+/**
  * Forgets every name bound in `namespace` (call it when the namespace
  * dies); its entries stay in the engine. Writes how many names were
  * forgotten to `*forgotten_out` if that is not NULL.

@@ -323,3 +323,33 @@ fn under_a_guarded_import_only_missing_modules_must_run_now() {
     assert_eq!(leave_guarded_import(), Ok(()));
     assert!(!importer.missing_under_guard("winreg"));
 }
+
+#[test]
+fn lazy_modules_lists_what_pending_bindings_will_import() {
+    let fake = Fake::new();
+    fake.empty("a").empty("a.b").empty("c").source("d", |cx| {
+        cx.set("x", Value::Int(4));
+        Ok(())
+    });
+    let (fake, importer) = fake.start();
+    let main = fake.main();
+    fake.run(&main, &import("a.b", 1));
+    fake.run(&main, &import("c", 2));
+    fake.run(&main, &from("d", &[("x", None)], 3));
+    let names = |importer: &Importer<Fake>| -> Vec<String> {
+        importer
+            .lazy_modules()
+            .iter()
+            .map(|n| n.to_string())
+            .collect()
+    };
+    assert_eq!(names(&importer), ["a", "a.b", "c", "d"]);
+    fake.import_module("a", &[]).unwrap(); // loaded by other code
+    assert_eq!(names(&importer), ["a.b", "c", "d"]);
+    assert_eq!(fake.load(&main, "c").unwrap().module_name(), "c");
+    assert_eq!(names(&importer), ["a.b", "d"], "a resolved binding is gone");
+    assert!(
+        fake.executed().iter().all(|m| m == "a" || m == "c"),
+        "listing runs nothing"
+    );
+}

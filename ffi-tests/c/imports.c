@@ -302,6 +302,16 @@ int main(void) {
   check_contains(report, "No module named 'missing'");
   lazy_bind_string_free(&report);
 
+  /* What pending bindings will import and is not loaded: nowhere (json's
+   * binding has its value; `missing` stays pending). */
+  char *lazy_modules = NULL;
+  CHECK_OK(lazy_bind_importer_lazy_modules(importer, &lazy_modules));
+  check_contains(lazy_modules, "nowhere\nnowhere.sub\n");
+  CHECK(strstr(lazy_modules, "json") == NULL);
+  lazy_bind_string_free(&lazy_modules);
+  CHECK_STATUS(lazy_bind_importer_lazy_modules(importer, NULL), LAZY_BIND_NULL_ARGUMENT);
+  CHECK_STATUS(lazy_bind_importer_lazy_modules(NULL, &lazy_modules), LAZY_BIND_NULL_ARGUMENT);
+
   /* Under a guarded import (a statement inside `try`), only a module that
    * cannot be found must be imported at once. */
   bool missing = true;

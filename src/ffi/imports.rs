@@ -784,6 +784,43 @@ pub unsafe extern "C" fn lazy_bind_importer_missing_under_guard(
     })
 }
 
+/// Writes to `*modules_out` an owned string (free with
+/// `lazy_bind_string_free`) of the names of the modules that pending
+/// bindings will import and that are not loaded yet (the `loaded_module`
+/// hook gives NULL; without that hook, every such module), one per line,
+/// sorted: CPython 3.15's `sys.lazy_modules`. Runs nothing but the
+/// `loaded_module` hook; a snapshot, for debugging and introspection.
+///
+/// # Errors
+/// `LAZY_BIND_NULL_ARGUMENT` for a NULL argument.
+///
+/// # Safety
+/// `importer` must be NULL or a live importer; `modules_out` NULL or
+/// writable.
+///
+/// # Thread-safety
+/// Any thread; the hook runs on the calling thread with no engine lock
+/// held.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn lazy_bind_importer_lazy_modules(
+    importer: *const lazy_bind_importer,
+    modules_out: *mut *mut c_char,
+) -> lazy_bind_result {
+    boundary::status(|| {
+        // SAFETY: the caller guarantees a live importer.
+        let importer = unsafe { arg(importer) }?;
+        let modules_out = out(modules_out)?;
+        let mut text = String::new();
+        for name in importer.importer.lazy_modules() {
+            let _ = writeln!(text, "{name}");
+        }
+        // SAFETY: checked non-null; the caller guarantees writable.
+        unsafe { modules_out.write(owned(&text)) };
+        Ok(())
+    })
+}
+
 /// Forgets every name bound in `namespace` (call it when the namespace
 /// dies); its entries stay in the engine. Writes how many names were
 /// forgotten to `*forgotten_out` if that is not NULL.

@@ -23,6 +23,8 @@
 //! guarded import (a statement inside `try`, run eagerly) runs,
 //! [`Importer::missing_under_guard`] says which imports must run at once so
 //! that their `ModuleNotFoundError` reaches the guard.
+//! [`Importer::lazy_modules`] lists the modules pending bindings will import
+//! and that are not loaded yet (CPython 3.15's `sys.lazy_modules`).
 //!
 //! # Rebind contract
 //! The engine never writes into the runtime's namespaces. The runtime does,
@@ -58,6 +60,7 @@
 mod guard;
 mod hydrate;
 mod importer;
+mod lazy_modules;
 mod namespace;
 mod plan;
 mod runtime;

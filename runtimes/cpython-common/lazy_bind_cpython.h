@@ -608,6 +608,60 @@ static inline uint32_t lazy_bind_cpython_set_attr_if_absent(void *userdata, void
   return failed ? lazy_bind_cpython_fail(runtime_error_out) : LAZY_BIND_OK;
 }
 
+/* CPython 3.15's sys.lazy_modules for `importer` (NULL: none yet): a new
+ * set of the names of the modules its pending bindings will import and
+ * that are not loaded yet (lazy_bind_importer_lazy_modules). NULL with
+ * `error_type` raised if the engine refuses. */
+static inline PyObject *lazy_bind_cpython_lazy_modules(const lazy_bind_importer *importer,
+                                                       PyObject *error_type) {
+  PyObject *names = PySet_New(NULL);
+  if (names == NULL || importer == NULL) {
+    return names;
+  }
+  char *text = NULL;
+  lazy_bind_result status = lazy_bind_importer_lazy_modules(importer, &text);
+  if (status != LAZY_BIND_OK) {
+    Py_DECREF(names);
+    PyErr_Format(error_type, "lazy_bind_importer_lazy_modules: %s",
+                 lazy_bind_result_message(status));
+    return NULL;
+  }
+  for (const char *line = text; names != NULL && *line != '\0';) {
+    const char *end = strchr(line, '\n');
+    size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+    PyObject *name = PyUnicode_FromStringAndSize(line, (Py_ssize_t)len);
+    if (name == NULL || PySet_Add(names, name) < 0) {
+      Py_CLEAR(names);
+    }
+    Py_XDECREF(name);
+    line += len + (end != NULL);
+  }
+  lazy_bind_string_free(&text);
+  return names;
+}
+
+/* Whether an importer's __lazy_modules__ (`lazy_modules`, any container;
+ * NULL when it has none) names the absolute module `target` or its
+ * top-level package, which marks the import lazy (PEP 810's
+ * LAZY_BIND_CONTEXT_MARKED_LAZY). Errors count as no and are cleared. */
+static inline int lazy_bind_cpython_named_lazy(PyObject *lazy_modules, PyObject *target) {
+  if (lazy_modules == NULL) {
+    return 0;
+  }
+  int named = PySequence_Contains(lazy_modules, target);
+  Py_ssize_t dot = named == 0 ? PyUnicode_FindChar(target, '.', 0, PY_SSIZE_T_MAX, 1) : -1;
+  if (dot >= 0) {
+    PyObject *top = PyUnicode_Substring(target, 0, dot);
+    named = top == NULL ? -1 : PySequence_Contains(lazy_modules, top);
+    Py_XDECREF(top);
+  }
+  if (named < 0 || dot == -2) {
+    PyErr_Clear();
+    return 0;
+  }
+  return named;
+}
+
 /* The import hooks' can_find (a lazy_bind_can_find_fn): whether importlib
  * finds module `name` without running it, for a top-level name or a
  * submodule whose parent is imported (its __path__ is searched). A failure

@@ -171,3 +171,43 @@ def test_library_api_enable_and_disable_without_resolving(run_plain):
         assert slow_mod.VALUE == 1
         """
     )
+
+
+def test_lazy_modules_marks_imports_lazy_in_mode_normal(run, tmp_path):
+    # PEP 810: a module's __lazy_modules__ names the imports that CPython
+    # 3.15 defers; in mode normal the adaptor defers exactly those, on 3.11.
+    (tmp_path / "lib_mod.py").write_text(
+        "__lazy_modules__ = ['plain_mod', 'apkg']\n"
+        "import plain_mod\nimport slow_mod\nimport apkg.sub\n"
+    )
+    script = """
+        import sys
+        import lib_mod
+        print(sorted(m for m in ("plain_mod", "slow_mod", "apkg", "apkg.sub") if m in sys.modules))
+        import lazy_bind
+        print(lazy_bind.explain("lib_mod", "plain_mod"))
+        print(lazy_bind.explain("lib_mod", "slow_mod"))
+        """
+    normal = run(script, args=["--policy", "mode normal"]).stdout.splitlines()
+    assert normal[0] == "['slow_mod']"
+    assert normal[1] == "defer: mode normal and the import is marked lazy"
+    assert normal[2].startswith("eager")
+    lazy_all = run(script).stdout.splitlines()
+    assert lazy_all[0] == "[]"
+
+
+def test_lazy_modules_lists_what_is_deferred_and_not_loaded(run):
+    # CPython 3.15's sys.lazy_modules, as lazy_bind.lazy_modules().
+    run(
+        """
+        import lazy_bind
+        import plain_mod
+        import apkg.sub
+        import os
+        assert {"plain_mod", "apkg", "apkg.sub"} <= lazy_bind.lazy_modules()
+        assert "os" not in lazy_bind.lazy_modules()  # loaded already: not deferred
+        plain_mod.VALUE
+        assert "plain_mod" not in lazy_bind.lazy_modules()
+        assert lazy_bind.lazy_modules() is not lazy_bind.lazy_modules()
+        """
+    )

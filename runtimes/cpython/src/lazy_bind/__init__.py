@@ -31,6 +31,7 @@ __all__ = [
     "enable",
     "enabled",
     "explain",
+    "lazy_modules",
     "trace",
 ]
 
@@ -99,6 +100,13 @@ def explain(importer, target):
     if not _policy.is_set():
         return "eager: lazy imports are not enabled"
     return _native.explain(importer, target)[1]
+
+
+def lazy_modules():
+    """The names of the modules lazily imported and not loaded yet, as a
+    new set: CPython 3.15's ``sys.lazy_modules`` (PEP 810), on 3.11. A
+    snapshot, for debugging and introspection; empty before ``enable()``."""
+    return _native.lazy_modules()
 
 
 def counters():

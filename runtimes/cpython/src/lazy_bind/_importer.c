@@ -403,6 +403,9 @@ static int try_defer(PyObject *const *args, PyObject **result) {
   } else if (PyUnicode_Check(importer)) {
     /* The policy's filter may run code that rebinds `__name__`. */
     Py_INCREF(importer);
+    if (site != NULL && adaptor_marked_lazy(globals, name)) {
+      flags |= LAZY_BIND_CONTEXT_MARKED_LAZY;
+    }
     const char *importer_utf8 = PyUnicode_AsUTF8(importer);
     const char *target = PyUnicode_AsUTF8(name);
     deferred = importer_utf8 != NULL && target != NULL

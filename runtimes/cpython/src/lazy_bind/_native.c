@@ -33,6 +33,20 @@ uint32_t adaptor_fail(void **runtime_error_out) {
   return lazy_bind_cpython_fail(runtime_error_out);
 }
 
+bool adaptor_marked_lazy(PyObject *globals, PyObject *target) {
+  static PyObject *key; /* "__lazy_modules__", interned for the process */
+  if (key == NULL && (key = PyUnicode_InternFromString("__lazy_modules__")) == NULL) {
+    PyErr_Clear();
+    return false;
+  }
+  /* Held: its __contains__ may run code that rebinds it. */
+  PyObject *lazy_modules = Py_XNewRef(PyDict_GetItemWithError(globals, key));
+  PyErr_Clear();
+  bool marked = lazy_bind_cpython_named_lazy(lazy_modules, target) > 0;
+  Py_XDECREF(lazy_modules);
+  return marked;
+}
+
 bool adaptor_can_find(void *userdata, const char *name) {
   return lazy_bind_cpython_can_find(userdata, name);
 }
@@ -306,6 +320,18 @@ static PyObject *explain(PyObject *module, PyObject *args) {
   if (!PyArg_ParseTuple(args, "ss|I", &importer, &target, &flags) || need_policy() < 0) {
     return NULL;
   }
+  /* Mode normal: the importer's __lazy_modules__ marks the import. */
+  PyObject *importer_name = PyUnicode_FromString(importer);
+  PyObject *target_name = PyUnicode_FromString(target);
+  PyObject *loaded = importer_name != NULL ? PyImport_GetModule(importer_name) : NULL;
+  if (loaded != NULL && target_name != NULL && PyModule_Check(loaded) &&
+      adaptor_marked_lazy(PyModule_GetDict(loaded), target_name)) {
+    flags |= LAZY_BIND_CONTEXT_MARKED_LAZY;
+  }
+  Py_XDECREF(loaded);
+  Py_XDECREF(importer_name);
+  Py_XDECREF(target_name);
+  PyErr_Clear();
   bool defer = false;
   char *sentence = NULL;
   PyObject *holder;
@@ -497,6 +523,11 @@ static PyObject *thread_key(PyObject *module, PyObject *unused) {
   return PyLong_FromUnsignedLongLong(lazy_bind_thread_key());
 }
 
+static PyObject *lazy_modules(PyObject *module, PyObject *unused) {
+  (void)module, (void)unused;
+  return lazy_bind_cpython_lazy_modules(adaptor_importer, adaptor_LazyImportError);
+}
+
 /* lazy_bind's built-in opt-outs that this adaptor needs (not those that
  * only a runtime deferring `from` imports does), as [(rule, reason)]. */
 static PyObject *builtin_rules(PyObject *module, PyObject *unused) {
@@ -531,6 +562,8 @@ static PyObject *configure(PyObject *module, PyObject *args) {
 }
 
 static PyMethodDef native_methods[] = {
+    {"lazy_modules", lazy_modules, METH_NOARGS,
+     "lazy_modules()\n--\n\nThe modules lazily imported and not loaded yet (a new set)."},
     {"builtin_rules", builtin_rules, METH_NOARGS,
      "builtin_rules()\n--\n\nlazy_bind's built-in opt-outs for this adaptor: [(rule, reason)]."},
     {"configure", configure, METH_VARARGS,

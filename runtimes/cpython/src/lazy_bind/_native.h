@@ -48,6 +48,10 @@ int adaptor_decide(const char *importer, const char *target, uint32_t flags);
  * exception to the engine from a failed hook. */
 uint32_t adaptor_fail(void **runtime_error_out);
 
+/* Whether `globals`' __lazy_modules__ names `target` (or its top-level
+ * package): PEP 810's mark for a lazy import in mode normal. */
+bool adaptor_marked_lazy(PyObject *globals, PyObject *target);
+
 /* The shared glue's can_find import hook. */
 bool adaptor_can_find(void *userdata, const char *name);
 

@@ -662,12 +662,14 @@ static inline int lazy_bind_cpython_named_lazy(PyObject *lazy_modules, PyObject 
   return named;
 }
 
-/* The import hooks' can_find (a lazy_bind_can_find_fn): whether importlib
- * finds module `name` without running it, for a top-level name or a
- * submodule whose parent is imported (its __path__ is searched). A failure
- * of the search counts as "cannot find"; no exception is left set. */
-static inline bool lazy_bind_cpython_can_find(void *userdata, const char *name) {
-  (void)userdata;
+/* The body of the import hooks' can_find (a lazy_bind_can_find_fn):
+ * whether `bootstrap`'s _find_spec (the interpreter's own importlib, the
+ * frozen `_frozen_importlib` it started with, not whatever sys.modules
+ * holds under that name now) finds module `name` without running it, for
+ * a top-level name or a submodule whose parent is imported (its __path__
+ * is searched). A failure of the search counts as "cannot find"; no
+ * exception is left set. */
+static inline bool lazy_bind_cpython_can_find(PyObject *bootstrap, const char *name) {
   PyObject *py_name = PyUnicode_FromString(name);
   if (py_name == NULL) {
     PyErr_Clear();
@@ -693,12 +695,10 @@ static inline bool lazy_bind_cpython_can_find(void *userdata, const char *name) 
       Py_XDECREF(parent);
     }
   }
-  PyObject *bootstrap = path != NULL ? PyImport_ImportModule("_frozen_importlib") : NULL;
-  if (bootstrap != NULL) {
+  if (path != NULL && bootstrap != NULL) {
     PyObject *spec = PyObject_CallMethod(bootstrap, "_find_spec", "OO", py_name, path);
     found = spec != NULL && spec != Py_None;
     Py_XDECREF(spec);
-    Py_DECREF(bootstrap);
   }
   Py_XDECREF(path);
   Py_DECREF(py_name);

@@ -47,8 +47,13 @@ bool adaptor_marked_lazy(PyObject *globals, PyObject *target) {
   return marked;
 }
 
+/* The interpreter's own importlib, taken when the importer is made:
+ * test suites put other modules into sys.modules under its name. */
+static PyObject *bootstrap;
+
 bool adaptor_can_find(void *userdata, const char *name) {
-  return lazy_bind_cpython_can_find(userdata, name);
+  (void)userdata;
+  return lazy_bind_cpython_can_find(bootstrap, name);
 }
 
 uint32_t adaptor_set_attr_if_absent(void *userdata, void *module, const char *name, void *value,
@@ -674,7 +679,10 @@ PyMODINIT_FUNC PyInit__native(void) {
                    lazy_bind_result_message(status));
       return NULL;
     }
-    if (adaptor_importer_create() < 0) {
+    /* At the first import of this module: the real one (frozen, in
+     * sys.modules since start-up). Kept for the process, as the engine. */
+    bootstrap = PyImport_ImportModule("_frozen_importlib");
+    if (bootstrap == NULL || adaptor_importer_create() < 0) {
       Py_DECREF(module);
       return NULL;
     }

@@ -89,6 +89,24 @@ class Modes(LazyTestCase):
             """, xoptions=())
         self.assertEqual(out, [False, True, False, 1, 3])
 
+    def test_sys_lazy_modules(self):
+        # CPython 3.15: the modules lazily imported and not loaded yet.
+        out = self.run_json(dict(FILES, **{"pkg/__init__.py": "", "pkg/sub.py": "Z = 3\n"}), """
+            import sys
+            import target_mod
+            import pkg.sub
+            from other_mod import Y
+            import os
+            before = sorted(sys.lazy_modules & {'target_mod', 'pkg', 'pkg.sub', 'other_mod', 'os'})
+            target_mod.X
+            after = sorted(sys.lazy_modules & {'target_mod', 'pkg', 'pkg.sub', 'other_mod'})
+            import json
+            print(json.dumps([before, after, sys.lazy_modules is sys.lazy_modules,
+                              hasattr(sys, 'no_such_attribute')]))
+            """)
+        self.assertEqual(out, [["other_mod", "pkg", "pkg.sub", "target_mod"],
+                               ["other_mod", "pkg", "pkg.sub"], False, False])
+
     def test_filter(self):
         out = self.run_json(FILES, """
             import sys

@@ -19,7 +19,6 @@
 #include "pycore_initconfig.h"
 #include "pycore_interp.h"
 #include "pycore_lazy_imports.h"
-#include "pycore_lazy_imports_defaults.h"  // lazy_imports_default_rules
 #include "lazy_bind_cpython.h"               // the hooks, the filter, import sites
 #include "pycore_pystate.h"
 #include "pycore_runtime.h"
@@ -318,27 +317,6 @@ top_package(PyObject *target)
     return dot < 0 ? Py_NewRef(target) : PyUnicode_Substring(target, 0, dot);
 }
 
-/* Whether `target` or its top-level package is named in the container
- * `lazy_modules` (an importer's __lazy_modules__). Errors count as no. */
-static int
-named_lazy(PyObject *lazy_modules, PyObject *target)
-{
-    if (lazy_modules == NULL) {
-        return 0;
-    }
-    int named = PySequence_Contains(lazy_modules, target);
-    if (named == 0) {
-        PyObject *top = top_package(target);
-        named = top == NULL ? -1 : PySequence_Contains(lazy_modules, top);
-        Py_XDECREF(top);
-    }
-    if (named < 0) {
-        PyErr_Clear();
-        return 0;
-    }
-    return named;
-}
-
 /* Borrowed UTF-8 pointers to the names of a fromlist tuple (all str). */
 typedef struct {
     const char *names[16];
@@ -435,6 +413,27 @@ initialised_module(PyObject *name)
     Py_XDECREF(initializing);
     PyErr_Clear();
     return running ? NULL : module;
+}
+
+/* The import hooks' loaded_module: `name` if loaded and initialised (a new
+ * reference), else NULL. */
+static void *
+hook_loaded_module(void *userdata, const char *name)
+{
+    (void)userdata;
+    PyObject *py_name = PyUnicode_FromString(name);
+    PyObject *module = py_name != NULL ? Py_XNewRef(initialised_module(py_name)) : NULL;
+    Py_XDECREF(py_name);
+    PyErr_Clear();
+    return module;
+}
+
+/* The import hooks' can_find, with the interpreter's own importlib. */
+static bool
+hook_can_find(void *userdata, const char *name)
+{
+    (void)userdata;
+    return lazy_bind_cpython_can_find(_PyInterpreterState_GET()->importlib, name);
 }
 
 /* Whether running the statement now runs no module body: `target` and each
@@ -860,7 +859,7 @@ _PyLazyImport_Defer(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject 
     Py_XINCREF(lazy_modules);
     int deferred = 0;
     PyObject *target = absolute_target(globals, name, ilevel);
-    int marked = target != NULL && named_lazy(lazy_modules, target);
+    int marked = target != NULL && lazy_bind_cpython_named_lazy(lazy_modules, target);
     if (target != NULL && (marked || lazy.mode == LAZY_BIND_MODE_ALL || lazy.policy_file) &&
         !runs_no_body(target, fromlist, globals))
     {
@@ -1070,6 +1069,21 @@ sys_get_lazy_imports_filter(PyObject *self, PyObject *unused)
     return Py_NewRef(lazy.filter != NULL ? lazy.filter : Py_None);
 }
 
+/* sys.__getattr__ (PEP 562): `sys.lazy_modules`, CPython 3.15's set of
+ * the modules lazily imported and not loaded yet, made on each access. */
+static PyObject *
+sys_getattr(PyObject *self, PyObject *name)
+{
+    (void)self;
+    if (PyUnicode_Check(name) && _PyUnicode_EqualToASCIIString(name, "lazy_modules")) {
+        const lazy_bind_importer *importer =
+            _Py_IsMainInterpreter(_PyInterpreterState_GET()) ? lazy.importer : NULL;
+        return lazy_bind_cpython_lazy_modules(importer, PyExc_RuntimeError);
+    }
+    PyErr_Format(PyExc_AttributeError, "module 'sys' has no attribute %R", name);
+    return NULL;
+}
+
 static PyMethodDef sys_functions[] = {
     {"set_lazy_imports", sys_set_lazy_imports, METH_O,
      PyDoc_STR("set_lazy_imports(mode, /)\n--\n\n"
@@ -1086,6 +1100,10 @@ static PyMethodDef sys_functions[] = {
                "import that would be deferred; False makes it eager. None removes it.")},
     {"get_lazy_imports_filter", sys_get_lazy_imports_filter, METH_NOARGS,
      PyDoc_STR("get_lazy_imports_filter()\n--\n\nReturn the filter, or None.")},
+    {"__getattr__", sys_getattr, METH_O,
+     PyDoc_STR("__getattr__(name, /)\n--\n\n"
+               "sys.lazy_modules: the set of the modules lazily imported and not\n"
+               "loaded yet (PEP 810), made on each access.")},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1126,7 +1144,7 @@ _PyLazyImports_Explain(const char *importer, const char *target, PyObject *froml
     if (module != NULL && PyModule_Check(module)) {
         PyObject *lazy_modules =
             PyDict_GetItemWithError(PyModule_GetDict(module), lazy.lazy_modules_str);
-        if (py_target != NULL && named_lazy(lazy_modules, py_target)) {
+        if (py_target != NULL && lazy_bind_cpython_named_lazy(lazy_modules, py_target)) {
             flags |= LAZY_BIND_CONTEXT_MARKED_LAZY;
         }
     }
@@ -1273,7 +1291,8 @@ init_main(const PyConfig *config)
         .import_module = hook_import_module,
         .get_attr = hook_get_attr,
         .set_attr_if_absent = bound_submodule_set_attr,
-        .can_find = lazy_bind_cpython_can_find,
+        .loaded_module = hook_loaded_module,
+        .can_find = hook_can_find,
         .as_lazy = hook_as_lazy,
     };
     status = lazy_bind_importer_new(_PyLazyImports_engine, &import_hooks, &lazy.importer);
@@ -1298,13 +1317,11 @@ init_main(const PyConfig *config)
     }
     lazy.policy_file = policy_set;
     if (defaults_wanted(config)) {
-        status = lazy_bind_policy_add_rules(lazy.policy, lazy_imports_default_rules, &message);
+        /* lazy_bind's built-in opt-outs, with those that only a runtime
+         * deferring `from` imports needs. */
+        status = lazy_bind_policy_add_builtin_rules(lazy.policy, LAZY_BIND_BUILTIN_LAZY_FROM);
         if (status != LAZY_BIND_OK) {
-            static char text[512];
-            snprintf(text, sizeof(text), "lazy imports: built-in rules: %s",
-                     message ? message : lazy_bind_result_message(status));
-            lazy_bind_string_free(&message);
-            return _PyStatus_ERR(text);
+            return init_error("lazy_bind_policy_add_builtin_rules", status);
         }
     }
     uint32_t mode = LAZY_BIND_MODE_NORMAL;

@@ -90,6 +90,7 @@ def install():
     subprocess.run(pip + ["setuptools", "wheel", "-r", str(REQUIREMENTS)], check=True)
     subprocess.run(pip + ["--no-build-isolation", str(REPO / "runtimes" / "cpython")], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--upgrade",
+                    "--no-warn-conflicts", "--root-user-action=ignore",
                     "--target", str(FORK_SITE), "-r", str(REQUIREMENTS)], check=True)
 
 

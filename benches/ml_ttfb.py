@@ -194,7 +194,7 @@ def main():
     after = uptime()
 
     def median(key, index):
-        samples = [t[index] for t in times[key]]
+        samples = [t[index] for t in times.get(key, [])]
         return statistics.median(samples) if samples else None
 
     print(f"uptime before: {before}\nuptime after:  {after}")

@@ -27,6 +27,7 @@
 
 #[cfg(feature = "testing")]
 pub mod conformance;
+mod depth;
 pub mod docs;
 mod engine;
 mod error;

@@ -14,11 +14,14 @@
 use std::cell::Cell;
 
 use super::{ImportRuntime, Importer};
+use crate::depth::Depth;
 
 thread_local! {
-    /// How many guarded imports are running on this thread.
-    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    static GUARDED: Cell<usize> = const { Cell::new(0) };
 }
+
+/// How many guarded imports are running on this thread.
+static DEPTH: Depth = Depth::new(&GUARDED);
 
 /// Marks the start of a guarded import (an import statement inside `try`)
 /// on the calling thread. Nests; balance every call with one
@@ -28,13 +31,7 @@ thread_local! {
 /// Panics if more than `usize::MAX` guarded imports are nested on one
 /// thread.
 pub fn enter_guarded_import() {
-    DEPTH.with(|d| {
-        d.set(
-            d.get()
-                .checked_add(1)
-                .expect("guarded import nesting overflow"),
-        )
-    });
+    DEPTH.enter("guarded import nesting overflow");
 }
 
 /// Marks the end of the innermost guarded import of the calling thread.
@@ -43,19 +40,13 @@ pub fn enter_guarded_import() {
 /// [`NotInGuardedImport`] if none is running on this thread; the depth
 /// stays at zero.
 pub fn leave_guarded_import() -> Result<(), NotInGuardedImport> {
-    DEPTH.with(|d| match d.get().checked_sub(1) {
-        Some(depth) => {
-            d.set(depth);
-            Ok(())
-        }
-        None => Err(NotInGuardedImport),
-    })
+    DEPTH.leave().then_some(()).ok_or(NotInGuardedImport)
 }
 
 /// Whether a guarded import is running on the calling thread.
 #[inline]
 pub fn in_guarded_import() -> bool {
-    DEPTH.with(|d| d.get() != 0)
+    DEPTH.is_open()
 }
 
 /// [`leave_guarded_import`] was called on a thread running no guarded

@@ -3,10 +3,15 @@
 use std::cell::Cell;
 use std::marker::PhantomData;
 
+use crate::depth::Depth;
+
 thread_local! {
-    /// How many [`EagerScope`] guards are alive on this thread.
-    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    static SCOPES: Cell<usize> = const { Cell::new(0) };
 }
+
+/// How many eager scopes (guards and [`enter_eager_scope`] calls) are open
+/// on this thread.
+static DEPTH: Depth = Depth::new(&SCOPES);
 
 /// While alive, every import decided on this thread is eager.
 ///
@@ -25,13 +30,7 @@ pub struct EagerScope {
 /// # Panics
 /// Panics if more than `usize::MAX` scopes are nested on one thread.
 pub fn eager_scope() -> EagerScope {
-    DEPTH.with(|d| {
-        d.set(
-            d.get()
-                .checked_add(1)
-                .expect("eager scope nesting overflow"),
-        )
-    });
+    enter_eager_scope();
     EagerScope {
         _not_send: PhantomData,
     }
@@ -48,13 +47,7 @@ pub fn eager_scope() -> EagerScope {
 /// # Panics
 /// Panics if more than `usize::MAX` scopes are nested on one thread.
 pub fn enter_eager_scope() {
-    DEPTH.with(|d| {
-        d.set(
-            d.get()
-                .checked_add(1)
-                .expect("eager scope nesting overflow"),
-        )
-    });
+    DEPTH.enter("eager scope nesting overflow");
 }
 
 /// Closes the innermost eager scope opened by [`enter_eager_scope`] on the
@@ -64,13 +57,7 @@ pub fn enter_eager_scope() {
 /// [`NotInEagerScope`] if the thread is not inside any eager scope; the
 /// depth is left at zero, never wrapped.
 pub fn leave_eager_scope() -> Result<(), NotInEagerScope> {
-    DEPTH.with(|d| match d.get().checked_sub(1) {
-        Some(depth) => {
-            d.set(depth);
-            Ok(())
-        }
-        None => Err(NotInEagerScope),
-    })
+    DEPTH.leave().then_some(()).ok_or(NotInEagerScope)
 }
 
 /// [`leave_eager_scope`] was called on a thread that is not inside an eager
@@ -82,16 +69,16 @@ pub struct NotInEagerScope;
 /// Whether the calling thread is inside at least one eager scope.
 #[inline]
 pub fn in_eager_scope() -> bool {
-    DEPTH.with(|d| d.get() != 0)
+    DEPTH.is_open()
 }
 
 impl Drop for EagerScope {
     fn drop(&mut self) {
         // The guard is !Send, so it is dropped on the thread that created it
         // and the counter is at least 1 here, unless an unbalanced
-        // `leave_eager_scope` already closed this scope: saturate rather than
-        // wrap (or panic in a destructor).
-        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        // `leave_eager_scope` already closed this scope: stay at zero rather
+        // than wrap (or panic in a destructor).
+        DEPTH.leave();
     }
 }
 

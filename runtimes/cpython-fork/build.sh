@@ -5,8 +5,9 @@
 #   runtimes/cpython-fork/build.sh [--vanilla]
 #
 # Steps, each skipped when its result is already there and up to date:
-#   1. download the Debian source package (adds a deb-src entry for bookworm
-#      main to apt if there is none; needs root or sudo, like the build deps);
+#   1. download the Debian source package with scripts/debian-source.sh
+#      (adds a deb-src entry for bookworm main to apt if there is none; needs
+#      root or sudo, like the build deps);
 #   2. unpack it with dpkg-source -x (Debian's patches applied) into
 #      target/cpython-fork/src-vanilla;
 #   3. make target/cpython-fork/src-lazy = src-vanilla + overlay/ (our new
@@ -53,25 +54,7 @@ install_build_deps() {
 }
 
 fetch_source() {
-  local dl=$work/download
-  [ -f "$dl/python3.11_$version.dsc" ] && return
-  if ! grep -rqs '^Types: deb-src' /etc/apt/sources.list.d/ &&
-     ! grep -qs '^deb-src ' /etc/apt/sources.list; then
-    log "adding a deb-src entry for bookworm main to apt"
-    $sudo tee /etc/apt/sources.list.d/lazy-bind-deb-src.sources >/dev/null <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-  fi
-  $sudo apt-get update -qq
-  mkdir -p "$dl"
-  log "downloading python3.11=$version"
-  (cd "$dl" && apt-get source --download-only -qq "python3.11=$version" 2>&1 |
-     grep -v 'Download is performed unsandboxed' >&2 || true)
-  [ -f "$dl/python3.11_$version.dsc" ] || { log "apt-get source failed"; exit 1; }
+  "$root/scripts/debian-source.sh" bookworm python3.11 "$version" "$work/download" >/dev/null
 }
 
 unpack_source() {

@@ -62,6 +62,8 @@ typedef struct {
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <frameobject.h> /* PyFrame_New, for the declaration's traceback entry */
+
 #ifdef Py_BUILD_CORE
 #include "pycore_code.h" /* the line-table reader, inside the interpreter */
 #endif
@@ -130,11 +132,43 @@ static inline uint32_t lazy_bind_cpython_fail(void **runtime_error_out) {
   return LAZY_BIND_RESOLVER_FAILED;
 }
 
+/* Adds a traceback entry at the declaration of `error`'s lazy import
+ * (`File "...", line N, in <module>`) to the pending exception, as if the
+ * `import` statement had raised it there, as CPython 3.15 does for its lazy
+ * imports: the interpreter then adds the accessing frames above it, and the
+ * failed module's own frames stay below it. The entry's frame is made from
+ * an empty code object whose first line is the declaration's. Leaves the
+ * pending exception as it was when there is no site or the entry cannot be
+ * made (or another exception, chained to it, when memory ran out). */
+static inline void lazy_bind_cpython_add_declaration_frame(const lazy_bind_error *error) {
+  const char *file = lazy_bind_error_declaration_file(error);
+  uint32_t line = lazy_bind_error_declaration_line(error);
+  if (file == NULL || line == 0 || line > INT_MAX) {
+    return;
+  }
+  PyObject *type, *value, *traceback;
+  PyErr_Fetch(&type, &value, &traceback);
+  PyCodeObject *code = PyCode_NewEmpty(file, "<module>", (int)line);
+  PyObject *globals = code != NULL ? PyDict_New() : NULL;
+  PyFrameObject *frame =
+      globals != NULL ? PyFrame_New(PyThreadState_Get(), code, globals, NULL) : NULL;
+  PyErr_Clear();
+  PyErr_Restore(type, value, traceback);
+  if (frame != NULL) {
+    /* On failure (no memory) it leaves MemoryError set, chained to ours. */
+    (void)PyTraceBack_Here(frame);
+  }
+  Py_XDECREF(frame);
+  Py_XDECREF(globals);
+  Py_XDECREF(code);
+}
+
 /* Raises `exc`, the exception a resolver failed with (the error's runtime
  * value), again at the point of use, with a note naming the lazy
- * declaration and the access that failed. Several waiters of one attempt
- * share the object: the note is added once. Always leaves an exception
- * set (another one if adding the note failed). */
+ * declaration and the access that failed, and a traceback entry at the
+ * declaration (lazy_bind_cpython_add_declaration_frame). Several waiters
+ * of one attempt share the object: the note is added once. Always leaves
+ * an exception set (another one if adding the note failed). */
 static inline void lazy_bind_cpython_raise_original(PyObject *exc,
                                                     const lazy_bind_error *error) {
   const char *name = lazy_bind_error_declaration_name(error);
@@ -165,6 +199,7 @@ static inline void lazy_bind_cpython_raise_original(PyObject *exc,
     return;
   }
   PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+  lazy_bind_cpython_add_declaration_frame(error);
 }
 
 /* The exception types a runtime raises for engine errors: `base` for any

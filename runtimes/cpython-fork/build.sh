@@ -35,23 +35,7 @@ case "${1:-}" in
   *) echo "build.sh: unknown argument $1 (expected --vanilla or nothing)" >&2; exit 2 ;;
 esac
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
 log() { echo "cpython-fork: $*" >&2; }
-
-install_build_deps() {
-  local missing=() pkg
-  for pkg in dpkg-dev gcc make pkg-config patch libssl-dev zlib1g-dev libffi-dev \
-      libbz2-dev liblzma-dev libsqlite3-dev libreadline-dev libncurses-dev uuid-dev \
-      libexpat1-dev; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  if ((${#missing[@]})); then
-    log "installing build dependencies: ${missing[*]}"
-    $sudo apt-get update -qq
-    $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
-}
 
 fetch_source() {
   "$root/scripts/debian-source.sh" bookworm python3.11 "$version" "$work/download" >/dev/null
@@ -133,7 +117,7 @@ configure_and_make() {
   fi
 }
 
-install_build_deps
+"$root/scripts/cpython-build-deps.sh"
 mkdir -p "$work"
 fetch_source
 unpack_source

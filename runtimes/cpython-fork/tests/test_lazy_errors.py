@@ -22,6 +22,27 @@ class Errors(LazyTestCase):
         self.assertRegex(notes[0], r"lazy import of 'broken' declared at .*main\.py:3 "
                                    r"failed while resolving at .*main\.py:5")
 
+    def test_traceback_has_a_frame_at_the_import_line(self):
+        # As in CPython 3.15: the access, then the declaring `import`
+        # statement, then the failed module's own frames.
+        out = self.run_json({"broken.py": "x = 1\nraise KeyError('inside broken')\n"}, """
+            import json, traceback
+            import broken
+
+            def use():
+                return broken.x
+            try:
+                use()
+            except KeyError as e:
+                frames = traceback.extract_tb(e.__traceback__)
+                print(json.dumps([[f.filename.rsplit("/", 1)[-1], f.lineno, f.name, f.line]
+                                  for f in frames]))
+            """)
+        self.assertEqual(out, [["main.py", 8, "<module>", "use()"],
+                               ["main.py", 6, "use", "return broken.x"],
+                               ["main.py", 3, "<module>", "import broken"],
+                               ["broken.py", 2, "<module>", "raise KeyError('inside broken')"]])
+
     def test_missing_module_is_module_not_found_at_use(self):
         out = self.run_json({}, """
             import json

@@ -49,6 +49,38 @@ def test_uncaught_failure_shows_both_sites(run):
     assert "main.py:2" in result.stderr and "main.py:4" in result.stderr, result.stderr
 
 
+def test_traceback_has_a_frame_at_the_import_line(run, run_plain):
+    # The access, then the declaring `import` statement (as CPython 3.15
+    # shows for its lazy imports), then the failed module's own frames: the
+    # eager traceback with the access above it.
+    code = """
+        import broken_mod
+
+        def use():
+            return broken_mod.VALUE
+
+        use()
+        """
+
+    def frames(result):
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.splitlines()
+        return [
+            (line.strip().rsplit("/", 1)[-1], lines[i + 1].strip())
+            for i, line in enumerate(lines)
+            if line.lstrip().startswith("File ")
+        ]
+
+    lazy = frames(run(code, check=False))
+    eager = frames(run_plain(code, check=False))
+    assert lazy[:2] == [
+        ('main.py", line 7, in <module>', "use()"),
+        ('main.py", line 5, in use', "return broken_mod.VALUE"),
+    ], lazy
+    assert eager[0] == ('main.py", line 2, in <module>', "import broken_mod"), eager
+    assert lazy[2:] == eager, (lazy, eager)
+
+
 def test_cycle_raises_import_error_naming_the_chain(run):
     # lc_ns binds lc_a lazily; resolving it runs lc_b, which reads lc_a
     # through that same binding.

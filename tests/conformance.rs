@@ -117,7 +117,7 @@ fn a_program_prints_as_python_source() {
 #[test]
 fn cpython_agrees_with_the_eager_model() {
     let scratch = std::env::temp_dir().join("lazy_bind-conformance-eager");
-    let mut python = PythonRuntime::eager("python3", scratch);
+    let mut python = PythonRuntime::eager(&common::cpython::base_python(), scratch);
     let config = Config {
         failure_persistence: None,
         ..Config::with_cases(python_cases())

@@ -148,3 +148,18 @@ def test_bad_usage_exits_with_status_2(python, args, message):
     result = python("-m", "lazy_bind", *args)
     assert result.returncode == 2 and result.stdout == "", result
     assert f"python -m lazy_bind: error: {message}" in result.stderr
+
+
+def test_version_names_the_package_the_engine_and_the_interpreter(python):
+    result = python("-m", "lazy_bind", "--version", "-c", "print('not run')")
+    assert result.returncode == 0 and result.stderr == "", result
+    package, engine, interpreter = result.stdout.splitlines()
+    probe = python(
+        "-c",
+        "import sys, importlib.metadata as m, lazy_bind._native as n; "
+        "print(m.version('lazy-bind'), n.library_version, sys.version.split()[0])",
+    )
+    version, library, python_version = probe.stdout.split()
+    assert package == f"lazy-bind {version}"
+    assert engine == f"lazy_bind engine {library}"
+    assert interpreter.startswith(f"cpython {python_version}")

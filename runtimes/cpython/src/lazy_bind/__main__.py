@@ -36,6 +36,7 @@ options:
   --policy TEXT|@FILE  policy text or @policy-file (default: $LAZY_BIND_POLICY)
   --trace FILE.json    write a Chrome trace at exit (each child: FILE.<pid>.json)
   --report             print a report to stderr at exit
+  --version            print the package's and the engine's versions and exit
   -h, --help           show this help and exit
 """
 
@@ -91,6 +92,28 @@ def _program_path(options, argv, i):
     return options
 
 
+def _versions():
+    """The ``--version`` text: the installed package's version, the
+    engine's (the static library linked into ``lazy_bind._native``) and the
+    interpreter it runs on, with whether its GIL is disabled."""
+    import sysconfig
+    from importlib import metadata
+
+    try:
+        package = metadata.version("lazy-bind")
+    except metadata.PackageNotFoundError:
+        package = "not installed"
+    interpreter = f"{sys.implementation.name} {sys.version.split()[0]}"
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        gil = "enabled" if sys._is_gil_enabled() else "disabled"
+        interpreter += f" (free-threaded build, GIL {gil})"
+    return (
+        f"lazy-bind {package}\n"
+        f"lazy_bind engine {lazy_bind._native.library_version}\n"
+        f"{interpreter}\n"
+    )
+
+
 def parse(argv):
     """Options from ``argv``: ours come first; the program starts at the
     first argument that is not an option of ours (``--`` ends them), or at
@@ -102,6 +125,9 @@ def parse(argv):
         name, has_value, value = arg.partition("=")
         if arg in ("-h", "--help"):
             sys.stdout.write(USAGE)
+            sys.exit(0)
+        elif arg == "--version":
+            sys.stdout.write(_versions())
             sys.exit(0)
         elif arg == "--report":
             options.report = True

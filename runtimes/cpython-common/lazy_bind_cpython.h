@@ -52,6 +52,50 @@ typedef struct {
                       follows */
 } lazy_bind_cpython_import_site;
 
+/* ---- free-threaded CPython ------------------------------------------------
+ *
+ * On a free-threaded build (3.13t: Py_GIL_DISABLED) no GIL orders the
+ * runtime's reads and writes of shared objects, so the glue and the runtimes
+ * take every object they read out of a dict or a mutable global as a new
+ * reference (lazy_bind_cpython_dict_get_ref, or under a PyMutex), and do a
+ * read-compare-write of a namespace inside a critical section on it. On a
+ * build with a GIL the critical sections do nothing (3.13) or do not exist
+ * (3.11, 3.12), and these reduce to what the GIL already gave. */
+#if PY_VERSION_HEX >= 0x030D0000
+#define LAZY_BIND_CPYTHON_BEGIN_CRITICAL_SECTION(op) Py_BEGIN_CRITICAL_SECTION(op)
+#define LAZY_BIND_CPYTHON_END_CRITICAL_SECTION() Py_END_CRITICAL_SECTION()
+#else
+#define LAZY_BIND_CPYTHON_BEGIN_CRITICAL_SECTION(op) {
+#define LAZY_BIND_CPYTHON_END_CRITICAL_SECTION() }
+#endif
+
+/* A mutex for a runtime's own mutable globals: a PyMutex (which detaches
+ * the thread state while it blocks) on a free-threaded build, nothing where
+ * the GIL guards them. Declare one with LAZY_BIND_CPYTHON_MUTEX(name). */
+#ifdef Py_GIL_DISABLED
+#define LAZY_BIND_CPYTHON_MUTEX(name) static PyMutex name
+#define LAZY_BIND_CPYTHON_LOCK(name) PyMutex_Lock(&(name))
+#define LAZY_BIND_CPYTHON_UNLOCK(name) PyMutex_Unlock(&(name))
+#else
+#define LAZY_BIND_CPYTHON_MUTEX(name) static const char name
+#define LAZY_BIND_CPYTHON_LOCK(name) ((void)(name))
+#define LAZY_BIND_CPYTHON_UNLOCK(name) ((void)(name))
+#endif
+
+/* `dict[key]` as a new reference into `*value_out` (PyDict_GetItemRef,
+ * 3.13's, for every version): 1 if found, 0 if missing (`*value_out` NULL,
+ * no exception), -1 with an exception set. */
+static inline int lazy_bind_cpython_dict_get_ref(PyObject *dict, PyObject *key,
+                                                 PyObject **value_out) {
+#if PY_VERSION_HEX >= 0x030D0000
+  return PyDict_GetItemRef(dict, key, value_out);
+#else
+  PyObject *value = PyDict_GetItemWithError(dict, key);
+  *value_out = Py_XNewRef(value);
+  return value != NULL ? 1 : PyErr_Occurred() ? -1 : 0;
+#endif
+}
+
 #endif /* LAZY_BIND_CPYTHON_TYPES */
 
 #if !defined(LAZY_BIND_CPYTHON_TYPES_ONLY) && !defined(LAZY_BIND_CPYTHON_H)
@@ -1172,39 +1216,62 @@ lazy_bind_cpython_analyse(PyCodeObject *code_object, const lazy_bind_cpython_opc
 }
 
 /* The co_extra slot holding each code object's analysis, -1 until first
- * requested: one per runtime, as one file of a runtime includes this. */
+ * requested: one per runtime, as one file of a runtime includes this. On a
+ * free-threaded build the slot's request and every read and write of a
+ * code object's slot happen under lazy_bind_cpython_extra_lock: CPython
+ * 3.13t does not synchronise co_extra (a write may grow its array under a
+ * reader), and two threads may analyse one code object at once. */
 static Py_ssize_t lazy_bind_cpython_extra_index = -1;
+LAZY_BIND_CPYTHON_MUTEX(lazy_bind_cpython_extra_lock);
 
 /* Forgets the co_extra slot, for an interpreter finalised in this process:
  * slots are handed out per interpreter, and the next one hands them out
  * anew. */
 static inline void lazy_bind_cpython_forget_code_extra(void) { lazy_bind_cpython_extra_index = -1; }
 
-/* `code`'s analysis, made on the first call for it and kept in its co_extra
- * slot; NULL with an exception set on failure. */
-static inline const lazy_bind_cpython_code_imports *
-lazy_bind_cpython_code_imports_of(PyCodeObject *code, const lazy_bind_cpython_opcodes *ops) {
+/* The analysis in `code`'s co_extra slot into `*extra_out` (NULL if none
+ * yet), requesting the slot on the first call. Returns 0, or -1 with an
+ * exception set. Call with lazy_bind_cpython_extra_lock held. */
+static inline int lazy_bind_cpython_code_extra(PyCodeObject *code, void **extra_out) {
   if (lazy_bind_cpython_extra_index < 0) {
     lazy_bind_cpython_extra_index = _PyEval_RequestCodeExtraIndex(PyMem_RawFree);
     if (lazy_bind_cpython_extra_index < 0) {
       PyErr_SetString(PyExc_RuntimeError, "lazy_bind: no code extra slot left");
-      return NULL;
+      return -1;
     }
   }
+  return _PyCode_GetExtra((PyObject *)code, lazy_bind_cpython_extra_index, extra_out);
+}
+
+/* `code`'s analysis, made on the first call for it and kept in its co_extra
+ * slot; NULL with an exception set on failure. Two threads that analyse
+ * one code object at once both finish, and the first to store its analysis
+ * wins (the other's is freed unused), so a returned analysis is never
+ * freed before its code object is. */
+static inline const lazy_bind_cpython_code_imports *
+lazy_bind_cpython_code_imports_of(PyCodeObject *code, const lazy_bind_cpython_opcodes *ops) {
   void *extra = NULL;
-  if (_PyCode_GetExtra((PyObject *)code, lazy_bind_cpython_extra_index, &extra) < 0) {
-    return NULL;
-  }
-  if (extra != NULL) {
+  LAZY_BIND_CPYTHON_LOCK(lazy_bind_cpython_extra_lock);
+  int failed = lazy_bind_cpython_code_extra(code, &extra);
+  LAZY_BIND_CPYTHON_UNLOCK(lazy_bind_cpython_extra_lock);
+  if (failed < 0 || extra != NULL) {
     return extra;
   }
   lazy_bind_cpython_code_imports *imports = lazy_bind_cpython_analyse(code, ops);
-  if (imports != NULL &&
-      _PyCode_SetExtra((PyObject *)code, lazy_bind_cpython_extra_index, imports) < 0) {
-    PyMem_RawFree(imports);
-    imports = NULL;
+  if (imports == NULL) {
+    return NULL;
   }
-  return imports;
+  LAZY_BIND_CPYTHON_LOCK(lazy_bind_cpython_extra_lock);
+  failed = lazy_bind_cpython_code_extra(code, &extra);
+  if (failed == 0 && extra == NULL) {
+    failed = _PyCode_SetExtra((PyObject *)code, lazy_bind_cpython_extra_index, imports);
+    extra = imports;
+  }
+  LAZY_BIND_CPYTHON_UNLOCK(lazy_bind_cpython_extra_lock);
+  if (failed < 0 || extra != imports) {
+    PyMem_RawFree(imports);
+  }
+  return failed < 0 ? NULL : extra;
 }
 
 /* The IMPORT_NAME at code unit `unit` of `code` (opcode numbers `ops`) into

@@ -137,12 +137,13 @@ def test_filter_callback_sees_each_import_and_can_refuse(run_plain):
     assert "filter bug" in out.stderr
 
 
-def test_a_filter_replaced_while_it_runs_stays_alive_until_it_returns(run_plain):
+def test_a_filter_replaced_while_it_runs_stays_alive_with_its_policy(run_plain):
     # The filter releases the GIL (a blocking wait) and another thread
-    # installs a new one meanwhile, dropping the module's reference to the
-    # old filter. The call in flight keeps its filter alive: the failure of
-    # its answer is reported with the filter itself as the unraisable
-    # object, and the filter is only freed after that.
+    # installs a new one meanwhile. The call in flight keeps its filter
+    # alive: the failure of its answer is reported with the filter itself as
+    # the unraisable object. A filter lives as long as the policy it was set
+    # on (without a GIL the engine may be about to call it through its
+    # borrowed pointer), so it is freed when the policy is replaced.
     out = run_plain(
         """
         import sys, threading
@@ -182,9 +183,13 @@ def test_a_filter_replaced_while_it_runs_stays_alive_until_it_returns(run_plain)
         import plain_mod
         thread.join()
         print(events)
+        _native.set_policy("mode all")
+        print(events)
         """
     )
-    assert out.stdout == "[('reported', 'Filter'), 'freed']\n", out.stdout
+    assert out.stdout == "[('reported', 'Filter')]\n[('reported', 'Filter'), 'freed']\n", (
+        out.stdout
+    )
 
 
 def test_a_filter_can_replace_the_policy_that_is_deciding(run_plain):

@@ -45,7 +45,9 @@ static PyObject *zero;
 static PyObject *modules_get(PyObject *name) {
   PyObject *modules = PyImport_GetModuleDict();
   if (PyDict_CheckExact(modules)) {
-    return Py_XNewRef(PyDict_GetItemWithError(modules, name));
+    PyObject *module;
+    (void)lazy_bind_cpython_dict_get_ref(modules, name, &module);
+    return module;
   }
   PyObject *module = PyObject_GetItem(modules, name);
   if (module == NULL && PyErr_ExceptionMatches(PyExc_KeyError)) {
@@ -294,8 +296,8 @@ static int bind(PyCodeObject *code, const lazy_bind_cpython_import_site *site,
   }
   /* A joined statement gets the same handle: the placeholder already bound
    * to it stays (so `import a.b` then `import a.c` keep one object). */
-  PyObject *slot = PyDict_GetItemWithError(globals, bound);
-  if (slot == NULL && PyErr_Occurred()) {
+  PyObject *slot;
+  if (lazy_bind_cpython_dict_get_ref(globals, bound, &slot) < 0) {
     return -1;
   }
   lazy_bind_handle held;
@@ -305,6 +307,7 @@ static int bind(PyCodeObject *code, const lazy_bind_cpython_import_site *site,
           ? Py_NewRef(slot)
           : adaptor_placeholder_new(handle, stands_for, globals, bound, code->co_filename,
                                     site->line, package);
+  Py_XDECREF(slot);
   if (placeholder == NULL) {
     return -1;
   }
@@ -348,14 +351,15 @@ static int defer_statement(PyCodeObject *code, const lazy_bind_cpython_import_si
   }
   PyObject *bound = package ? top : stored;
   int deferred = 0;
-  PyObject *slot = PyDict_GetItemWithError(globals, bound);
-  if (slot == NULL && PyErr_Occurred()) {
+  PyObject *slot;
+  if (lazy_bind_cpython_dict_get_ref(globals, bound, &slot) < 0) {
     deferred = -1;
   } else if ((package && slot != NULL && adaptor_placeholder_is_package_of(slot, globals)) ||
              !all_loaded(name)) {
     deferred = bind(code, site, globals, importer, name, bound, package ? top : name, package,
                     result);
   }
+  Py_XDECREF(slot);
   Py_XDECREF(top);
   return deferred;
 }
@@ -395,14 +399,13 @@ static int try_defer(PyObject *const *args, PyObject **result) {
     flags = site->flags;
   }
   int deferred = 0;
-  PyObject *importer = PyDict_GetItemWithError(globals, name_key);
-  if (fromlist != Py_None || level != 0) {
+  /* Held: the policy's filter may run code that rebinds `__name__`. */
+  PyObject *importer;
+  if (lazy_bind_cpython_dict_get_ref(globals, name_key, &importer) < 0) {
+    deferred = -1;
+  } else if (fromlist != Py_None || level != 0 || importer == NULL) {
     /* A `from` or relative import: never deferred here. */
-  } else if (importer == NULL) {
-    deferred = PyErr_Occurred() ? -1 : 0;
   } else if (PyUnicode_Check(importer)) {
-    /* The policy's filter may run code that rebinds `__name__`. */
-    Py_INCREF(importer);
     if (site != NULL && adaptor_marked_lazy(globals, name)) {
       flags |= LAZY_BIND_CONTEXT_MARKED_LAZY;
     }
@@ -414,8 +417,8 @@ static int try_defer(PyObject *const *args, PyObject **result) {
     if (deferred > 0) {
       deferred = site != NULL ? defer_statement(code, site, globals, importer, name, result) : 0;
     }
-    Py_DECREF(importer);
   }
+  Py_XDECREF(importer);
   Py_DECREF(code);
   if (deferred == 0 && (flags & LAZY_BIND_CONTEXT_IN_TRY) &&
       !(flags & LAZY_BIND_CONTEXT_NOT_MODULE_LEVEL)) {

@@ -33,14 +33,13 @@ uint32_t adaptor_fail(void **runtime_error_out) {
   return lazy_bind_cpython_fail(runtime_error_out);
 }
 
+/* "__lazy_modules__", interned at module init. */
+static PyObject *lazy_modules_key;
+
 bool adaptor_marked_lazy(PyObject *globals, PyObject *target) {
-  static PyObject *key; /* "__lazy_modules__", interned for the process */
-  if (key == NULL && (key = PyUnicode_InternFromString("__lazy_modules__")) == NULL) {
-    PyErr_Clear();
-    return false;
-  }
   /* Held: its __contains__ may run code that rebinds it. */
-  PyObject *lazy_modules = Py_XNewRef(PyDict_GetItemWithError(globals, key));
+  PyObject *lazy_modules;
+  (void)lazy_bind_cpython_dict_get_ref(globals, lazy_modules_key, &lazy_modules);
   PyErr_Clear();
   bool marked = lazy_bind_cpython_named_lazy(lazy_modules, target) > 0;
   Py_XDECREF(lazy_modules);
@@ -154,8 +153,13 @@ void adaptor_raise_engine_error(lazy_bind_result status, const lazy_bind_error *
 /* The policy in force, in a capsule that frees it; replaced by set_policy.
  * A call that may run Python code while it uses the policy (the filter in
  * decide and explain, imports in disable) may let another thread replace
- * it meanwhile, so it holds a reference of its own (hold_policy). */
+ * it meanwhile, so it holds a reference of its own (hold_policy). The
+ * capsule's context is a list of every filter callable set on the policy:
+ * the engine calls a filter through a borrowed pointer, so a callable lives
+ * as long as the policy it was set on, not only until the next set_filter.
+ * policy_holder and recorder are read and written under globals_lock. */
 static PyObject *policy_holder;
+LAZY_BIND_CPYTHON_MUTEX(globals_lock);
 
 static lazy_bind_policy *policy_in(PyObject *holder) {
   return (lazy_bind_policy *)PyCapsule_GetPointer(holder, "lazy_bind_policy");
@@ -164,19 +168,19 @@ static lazy_bind_policy *policy_in(PyObject *holder) {
 static void free_policy(PyObject *holder) {
   lazy_bind_policy *held = policy_in(holder);
   lazy_bind_policy_free(&held);
+  Py_XDECREF((PyObject *)PyCapsule_GetContext(holder));
 }
 
 /* The policy in force with a new reference to its holder in `*holder`
- * (release it with Py_DECREF), or NULL when none is set. */
+ * (release it with Py_XDECREF), or NULL when none is set. */
 static lazy_bind_policy *hold_policy(PyObject **holder) {
+  LAZY_BIND_CPYTHON_LOCK(globals_lock);
   *holder = Py_XNewRef(policy_holder);
+  LAZY_BIND_CPYTHON_UNLOCK(globals_lock);
   return *holder != NULL ? policy_in(*holder) : NULL;
 }
 
 static PyObject *PolicyError; /* ValueError subclass: malformed policy text */
-
-/* The Python filter installed on `policy` (a strong reference), or NULL. */
-static PyObject *filter_callable;
 
 /* Takes an owned string from lazy_bind, returns it as str and frees it. */
 static PyObject *take_string(char **string) {
@@ -190,12 +194,14 @@ static PyObject *raise_status(const char *call, lazy_bind_result status) {
   return NULL;
 }
 
-static int need_policy(void) {
-  if (policy_holder == NULL) {
+/* The policy in force, held as in hold_policy, or NULL with RuntimeError
+ * set when none is. */
+static lazy_bind_policy *need_policy(PyObject **holder) {
+  lazy_bind_policy *policy = hold_policy(holder);
+  if (policy == NULL) {
     PyErr_SetString(PyExc_RuntimeError, "no lazy_bind policy is set (call set_policy first)");
-    return -1;
   }
-  return 0;
+  return policy;
 }
 
 static PyObject *set_policy(PyObject *module, PyObject *args) {
@@ -219,15 +225,22 @@ static PyObject *set_policy(PyObject *module, PyObject *args) {
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_policy_parse", status);
   }
-  PyObject *holder = PyCapsule_New(parsed, "lazy_bind_policy", free_policy);
-  if (holder == NULL) {
+  PyObject *filters = PyList_New(0);
+  PyObject *holder = filters != NULL ? PyCapsule_New(parsed, "lazy_bind_policy", NULL) : NULL;
+  if (holder == NULL || PyCapsule_SetContext(holder, filters) < 0 ||
+      PyCapsule_SetDestructor(holder, free_policy) < 0) {
+    Py_XDECREF(holder);
+    Py_XDECREF(filters);
     lazy_bind_policy_free(&parsed);
     return NULL;
   }
-  /* The old policy goes with its filter (once no call holds it); the new
+  /* The old policy goes with its filters once no call holds it; the new
    * one starts without. */
-  Py_XSETREF(policy_holder, holder);
-  Py_CLEAR(filter_callable);
+  LAZY_BIND_CPYTHON_LOCK(globals_lock);
+  PyObject *old = policy_holder;
+  policy_holder = holder;
+  LAZY_BIND_CPYTHON_UNLOCK(globals_lock);
+  Py_XDECREF(old);
   Py_RETURN_NONE;
 }
 
@@ -241,35 +254,41 @@ static bool filter_trampoline(void *userdata, const char *importer, const char *
 
 static PyObject *set_filter(PyObject *module, PyObject *callable) {
   (void)module;
-  if (need_policy() < 0) {
-    return NULL;
-  }
   if (callable != Py_None && !PyCallable_Check(callable)) {
     PyErr_SetString(PyExc_TypeError, "the filter must be callable or None");
     return NULL;
   }
+  PyObject *holder;
+  lazy_bind_policy *policy = need_policy(&holder);
+  if (policy == NULL) {
+    return NULL;
+  }
+  /* Kept with the policy first: the engine may call it from now on. */
+  if (callable != Py_None &&
+      PyList_Append((PyObject *)PyCapsule_GetContext(holder), callable) < 0) {
+    Py_DECREF(holder);
+    return NULL;
+  }
   lazy_bind_result status =
-      callable == Py_None
-          ? lazy_bind_policy_set_filter(policy_in(policy_holder), NULL, NULL)
-          : lazy_bind_policy_set_filter(policy_in(policy_holder), filter_trampoline, callable);
+      callable == Py_None ? lazy_bind_policy_set_filter(policy, NULL, NULL)
+                          : lazy_bind_policy_set_filter(policy, filter_trampoline, callable);
+  Py_DECREF(holder);
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_policy_set_filter", status);
   }
-  /* A call still running the old callable holds a reference of its own
-   * (lazy_bind_cpython_call_filter), so it may go now. */
-  PyObject *kept = callable == Py_None ? NULL : callable;
-  Py_XINCREF(kept);
-  Py_XSETREF(filter_callable, kept);
   Py_RETURN_NONE;
 }
 
 static PyObject *policy_mode(PyObject *module, PyObject *unused) {
   (void)module, (void)unused;
-  if (need_policy() < 0) {
+  PyObject *holder;
+  lazy_bind_policy *policy = need_policy(&holder);
+  if (policy == NULL) {
     return NULL;
   }
   uint32_t mode = 0;
-  lazy_bind_result status = lazy_bind_policy_mode(policy_in(policy_holder), &mode);
+  lazy_bind_result status = lazy_bind_policy_mode(policy, &mode);
+  Py_DECREF(holder);
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_policy_mode", status);
   }
@@ -279,17 +298,23 @@ static PyObject *policy_mode(PyObject *module, PyObject *unused) {
 static PyObject *set_mode(PyObject *module, PyObject *args) {
   (void)module;
   unsigned int mode;
-  if (!PyArg_ParseTuple(args, "I", &mode) || need_policy() < 0) {
+  PyObject *holder;
+  lazy_bind_policy *policy;
+  if (!PyArg_ParseTuple(args, "I", &mode) || (policy = need_policy(&holder)) == NULL) {
     return NULL;
   }
-  lazy_bind_result status = lazy_bind_policy_set_mode(policy_in(policy_holder), mode);
+  lazy_bind_result status = lazy_bind_policy_set_mode(policy, mode);
+  Py_DECREF(holder);
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_policy_set_mode", status);
   }
   Py_RETURN_NONE;
 }
 
-static lazy_bind_recorder *recorder; /* attached to the engine while tracing */
+/* The recorder attached to the engine while tracing, or NULL. Replaced by
+ * trace_start and used (by engine calls that run no runtime code) with
+ * globals_lock held, so a use never meets a freed one. */
+static lazy_bind_recorder *recorder;
 
 int adaptor_decide(const char *importer, const char *target, uint32_t flags) {
   PyObject *holder;
@@ -298,16 +323,22 @@ int adaptor_decide(const char *importer, const char *target, uint32_t flags) {
     return 0;
   }
   bool defer = false;
+  LAZY_BIND_CPYTHON_LOCK(globals_lock);
+  bool tracing = recorder != NULL;
+  LAZY_BIND_CPYTHON_UNLOCK(globals_lock);
   lazy_bind_result status;
-  if (recorder == NULL) {
+  if (!tracing) {
     status = lazy_bind_policy_decide(policy, importer, target, NULL, 0, flags, &defer);
   } else {
+    /* The filter may run here: no lock held. */
     char *reason = NULL;
     status = lazy_bind_policy_explain(policy, importer, target, NULL, 0, flags, &defer, &reason);
-    if (status == LAZY_BIND_OK) {
+    LAZY_BIND_CPYTHON_LOCK(globals_lock);
+    if (status == LAZY_BIND_OK && recorder != NULL) {
       status = lazy_bind_recorder_record_policy_decision(recorder, importer, target, defer,
                                                          reason);
     }
+    LAZY_BIND_CPYTHON_UNLOCK(globals_lock);
     lazy_bind_string_free(&reason);
   }
   Py_DECREF(holder);
@@ -322,7 +353,10 @@ static PyObject *explain(PyObject *module, PyObject *args) {
   (void)module;
   const char *importer, *target;
   unsigned int flags = 0;
-  if (!PyArg_ParseTuple(args, "ss|I", &importer, &target, &flags) || need_policy() < 0) {
+  PyObject *holder;
+  lazy_bind_policy *policy;
+  if (!PyArg_ParseTuple(args, "ss|I", &importer, &target, &flags) ||
+      (policy = need_policy(&holder)) == NULL) {
     return NULL;
   }
   /* Mode normal: the importer's __lazy_modules__ marks the import. */
@@ -339,8 +373,6 @@ static PyObject *explain(PyObject *module, PyObject *args) {
   PyErr_Clear();
   bool defer = false;
   char *sentence = NULL;
-  PyObject *holder;
-  lazy_bind_policy *policy = hold_policy(&holder);
   lazy_bind_result status =
       lazy_bind_policy_explain(policy, importer, target, NULL, 0, flags, &defer, &sentence);
   Py_DECREF(holder);
@@ -390,12 +422,12 @@ static PyObject *error_messages(lazy_bind_error_list **errors) {
 
 static PyObject *policy_disable(PyObject *module, PyObject *unused) {
   (void)module, (void)unused;
-  if (need_policy() < 0) {
+  PyObject *holder;
+  lazy_bind_policy *policy = need_policy(&holder);
+  if (policy == NULL) {
     return NULL;
   }
   lazy_bind_error_list *errors = NULL;
-  PyObject *holder;
-  lazy_bind_policy *policy = hold_policy(&holder);
   lazy_bind_result status = lazy_bind_policy_disable(policy, adaptor_engine, NULL, &errors);
   Py_DECREF(holder);
   if (status != LAZY_BIND_OK) {
@@ -427,27 +459,36 @@ static PyObject *trace_start(PyObject *module, PyObject *args) {
     lazy_bind_recorder_free(&fresh);
     return raise_status("lazy_bind_recorder_new", status);
   }
-  /* The engine holds its own reference to the old recorder until now. */
-  lazy_bind_recorder_free(&recorder);
+  /* The engine held its own reference to the old recorder until now. */
+  LAZY_BIND_CPYTHON_LOCK(globals_lock);
+  lazy_bind_recorder *old = recorder;
   recorder = fresh;
+  LAZY_BIND_CPYTHON_UNLOCK(globals_lock);
+  lazy_bind_recorder_free(&old);
   Py_RETURN_NONE;
 }
 
-static int need_recorder(void) {
+/* Locks globals_lock and returns the recorder, or unlocks it again and
+ * returns NULL with RuntimeError set when tracing is off. Unlock after
+ * using the recorder. */
+static lazy_bind_recorder *lock_recorder(void) {
+  LAZY_BIND_CPYTHON_LOCK(globals_lock);
   if (recorder == NULL) {
+    LAZY_BIND_CPYTHON_UNLOCK(globals_lock);
     PyErr_SetString(PyExc_RuntimeError, "tracing is off (call trace_start first)");
-    return -1;
   }
-  return 0;
+  return recorder;
 }
 
 static PyObject *importtime_report(PyObject *module, PyObject *unused) {
   (void)module, (void)unused;
-  if (need_recorder() < 0) {
+  lazy_bind_recorder *held = lock_recorder();
+  if (held == NULL) {
     return NULL;
   }
   char *report = NULL;
-  lazy_bind_result status = lazy_bind_importtime_report(recorder, adaptor_engine, &report);
+  lazy_bind_result status = lazy_bind_importtime_report(held, adaptor_engine, &report);
+  LAZY_BIND_CPYTHON_UNLOCK(globals_lock);
   if (status != LAZY_BIND_OK) {
     return raise_status("lazy_bind_importtime_report", status);
   }
@@ -470,11 +511,13 @@ static PyObject *write_chrome_trace(PyObject *module, PyObject *args) {
   if (!PyArg_ParseTuple(args, "O&", PyUnicode_FSConverter, &path_bytes)) {
     return NULL;
   }
-  if (need_recorder() < 0) {
+  lazy_bind_recorder *held = lock_recorder();
+  if (held == NULL) {
     Py_DECREF(path_bytes);
     return NULL;
   }
-  lazy_bind_result status = lazy_bind_write_chrome_trace(recorder, PyBytes_AS_STRING(path_bytes));
+  lazy_bind_result status = lazy_bind_write_chrome_trace(held, PyBytes_AS_STRING(path_bytes));
+  LAZY_BIND_CPYTHON_UNLOCK(globals_lock);
   if (status == LAZY_BIND_IO) {
     PyErr_Format(PyExc_OSError, "cannot write the trace to %s", PyBytes_AS_STRING(path_bytes));
     Py_DECREF(path_bytes);
@@ -666,6 +709,11 @@ PyMODINIT_FUNC PyInit__native(void) {
     Py_DECREF(module);
     return NULL;
   }
+  if (lazy_modules_key == NULL &&
+      (lazy_modules_key = PyUnicode_InternFromString("__lazy_modules__")) == NULL) {
+    Py_DECREF(module);
+    return NULL;
+  }
   if (adaptor_placeholder_init(module) < 0) {
     Py_DECREF(module);
     return NULL;
@@ -691,5 +739,13 @@ PyMODINIT_FUNC PyInit__native(void) {
     Py_DECREF(module);
     return NULL;
   }
+#ifdef Py_GIL_DISABLED
+  /* Correct without the GIL: see "free-threaded CPython" in
+   * lazy_bind_cpython.h and _native.h. */
+  if (PyUnstable_Module_SetGIL(module, Py_MOD_GIL_NOT_USED) < 0) {
+    Py_DECREF(module);
+    return NULL;
+  }
+#endif
   return module;
 }

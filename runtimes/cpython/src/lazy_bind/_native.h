@@ -7,8 +7,14 @@
  * _importer.c    the engine importer's hooks and the builtins.__import__
  *                replacement that defers statements through it.
  *
- * Everything here runs with the GIL held, which also guards the globals
- * below. */
+ * Everything here runs attached to the interpreter (with the GIL held
+ * where there is one). On a free-threaded build (3.13t) the module declares
+ * that it does not need the GIL (Py_MOD_GIL_NOT_USED): the globals below
+ * and those of each file are set once at module init, or read and written
+ * under a mutex (_native.c's globals_lock), objects read from namespaces
+ * are new references, a placeholder's rebind is one critical section on
+ * the namespace, and a resolved placeholder never adopts its module's
+ * namespace (_placeholder.c). */
 #ifndef LAZY_BIND_NATIVE_H
 #define LAZY_BIND_NATIVE_H
 

@@ -13,7 +13,8 @@
  * binding, so a rebinding by user code is never overwritten. Last, the
  * placeholder itself adopts the module's namespace and becomes a plain
  * ModuleType, so references copied before resolution behave like the module
- * (they differ only in identity). */
+ * (they differ only in identity). On a free-threaded build it stays a
+ * placeholder that forwards every access (see adopt). */
 #include "_native.h"
 
 #include <frameobject.h>
@@ -130,19 +131,22 @@ PyObject *adaptor_placeholder_new(lazy_bind_handle handle, PyObject *name, PyObj
 /* ---- resolution ----------------------------------------------------------- */
 
 /* Replaces the binding's slot with `real` if it still holds a placeholder
- * for the same binding (the compare-and-replace of the rebind contract; the
- * GIL makes it one step). Returns 0 or -1. */
+ * for the same binding (the compare-and-replace of the rebind contract: one
+ * step under the GIL, one critical section on the namespace without it).
+ * Returns 0 or -1. */
 static int rebind(const State *state, PyObject *globals, PyObject *real) {
-  PyObject *slot = PyDict_GetItemWithError(globals, state->bound);
-  if (slot == NULL) {
-    return PyErr_Occurred() ? -1 : 0;
-  }
+  int result = 0;
+  LAZY_BIND_CPYTHON_BEGIN_CRITICAL_SECTION(globals);
+  PyObject *slot;
+  result = lazy_bind_cpython_dict_get_ref(globals, state->bound, &slot);
   lazy_bind_handle held;
-  if (!adaptor_placeholder_handle(slot, &held) || held.stamp != state->handle.stamp ||
-      held.index != state->handle.index) {
-    return 0;
+  if (result > 0 && adaptor_placeholder_handle(slot, &held) &&
+      held.stamp == state->handle.stamp && held.index == state->handle.index) {
+    result = PyDict_SetItem(globals, state->bound, real);
   }
-  return PyDict_SetItem(globals, state->bound, real);
+  Py_XDECREF(slot);
+  LAZY_BIND_CPYTHON_END_CRITICAL_SECTION();
+  return result < 0 ? -1 : 0;
 }
 
 /* Makes `self` share `real`'s namespace and turns it into a plain module,
@@ -150,6 +154,14 @@ static int rebind(const State *state, PyObject *globals, PyObject *real) {
  * that replaced its sys.modules entry): then `self` stays a placeholder and
  * every access goes through the (resolved) binding. Returns 0 or -1. */
 static int adopt(PyObject *self, const State *state, PyObject *real) {
+#ifdef Py_GIL_DISABLED
+  /* Without the GIL another thread may be reading the namespace being
+   * replaced (through a borrowed reference, as CPython's own module
+   * attribute lookup does), so the placeholder stays one: every access
+   * forwards through the resolved binding, one acquire load in the engine. */
+  (void)self, (void)state, (void)real;
+  return 0;
+#endif
   State *current;
   PyObject *globals;
   if (!parts_of(self, &current, &globals) || current != state) {

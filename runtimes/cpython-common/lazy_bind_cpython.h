@@ -34,8 +34,8 @@ typedef struct {
   int pop_top;
   int push_exc_info;
   int with_except_start;
-  int jump_backward;
-  int jump_backward_no_interrupt;
+  int jump_backward; /* a loop's back edge (never JUMP_BACKWARD_NO_INTERRUPT, see
+                        lazy_bind_cpython_mark_loops) */
 } lazy_bind_cpython_opcodes;
 
 /* One IMPORT_NAME of a code object. */
@@ -93,6 +93,18 @@ static inline int lazy_bind_cpython_dict_get_ref(PyObject *dict, PyObject *key,
   PyObject *value = PyDict_GetItemWithError(dict, key);
   *value_out = Py_XNewRef(value);
   return value != NULL ? 1 : PyErr_Occurred() ? -1 : 0;
+#endif
+}
+
+/* `object.name` as a new reference into `*value_out`, or NULL without an
+ * exception when it has no such attribute: 1, 0, or -1 with an exception
+ * set (PyObject_GetOptionalAttr from 3.13, _PyObject_LookupAttr before). */
+static inline int lazy_bind_cpython_optional_attr(PyObject *object, PyObject *name,
+                                                  PyObject **value_out) {
+#if PY_VERSION_HEX >= 0x030D0000
+  return PyObject_GetOptionalAttr(object, name, value_out);
+#else
+  return _PyObject_LookupAttr(object, name, value_out);
 #endif
 }
 
@@ -350,17 +362,6 @@ enum {
 
 #define LAZY_BIND_CPYTHON_SHARED(shared, what) PyTuple_GET_ITEM(shared, LAZY_BIND_CPYTHON_LOCK_##what)
 
-/* `obj.<name>` into `*out` (a new reference): 1 if it exists, 0 if not (no
- * exception set), -1 with an exception set. */
-static inline int lazy_bind_cpython_optional_attr(PyObject *obj, PyObject *name, PyObject **out) {
-  /* Without raising (and clearing) an AttributeError when it is missing. */
-#if PY_VERSION_HEX >= 0x030D0000
-  return PyObject_GetOptionalAttr(obj, name, out);
-#else
-  return _PyObject_LookupAttr(obj, name, out);
-#endif
-}
-
 static inline void lazy_bind_cpython_free_runtime_lock(PyObject *capsule) {
   lazy_bind_runtime_lock *lock =
       (lazy_bind_runtime_lock *)PyCapsule_GetPointer(capsule, "lazy_bind_runtime_lock");
@@ -503,7 +504,9 @@ static inline PyObject *lazy_bind_cpython_lock_release(PyObject *shared, PyObjec
   if (count == NULL) {
     return NULL;
   }
-  long held = PyLong_AsLong(count);
+  /* How many times its owner holds it: an int up to 3.12, a list with one
+   * item per acquisition from 3.13. */
+  long held = PyList_Check(count) ? (long)PyList_Size(count) : PyLong_AsLong(count);
   Py_DECREF(count);
   if (held == -1 && PyErr_Occurred()) {
     return NULL;
@@ -1068,8 +1071,13 @@ static inline int lazy_bind_cpython_mark_finally_copies(lazy_bind_cpython_code_i
   return 0;
 }
 
-/* Marks IN_LOOP each import inside a loop body: a backward jump at unit j
- * to unit t <= j makes [t, j) one. Returns 0, or -1 with MemoryError set. */
+/* Marks IN_LOOP each import inside a loop body: a JUMP_BACKWARD at unit j
+ * to unit t <= j makes [t, j) one. A `for` or `while` loop's back edge is
+ * always JUMP_BACKWARD (it checks for interrupts); JUMP_BACKWARD_NO_INTERRUPT
+ * is no loop: the SEND loop of `await` and `yield from`, and from CPython
+ * 3.12 the jump from an exception handler, placed after the code, back to
+ * the statement after its `try` or `with`. Returns 0, or -1 with
+ * MemoryError set. */
 static inline int lazy_bind_cpython_mark_loops(lazy_bind_cpython_code_imports *imports,
                                                const lazy_bind_cpython_code *code) {
   /* Loop depth by code unit: +1 where a loop body starts, -1 after it. */
@@ -1083,9 +1091,7 @@ static inline int lazy_bind_cpython_mark_loops(lazy_bind_cpython_code_imports *i
     lazy_bind_cpython_instruction in = lazy_bind_cpython_decode(code, at);
     /* The jump lands `arg` units before the instruction after it. */
     long target = in.next - in.arg;
-    if ((lazy_bind_cpython_is(&in, ops->jump_backward) ||
-         lazy_bind_cpython_is(&in, ops->jump_backward_no_interrupt)) &&
-        target >= 0 && target <= in.unit) {
+    if (lazy_bind_cpython_is(&in, ops->jump_backward) && target >= 0 && target <= in.unit) {
       depth[target]++;
       depth[in.unit]--;
     }
@@ -1224,6 +1230,17 @@ lazy_bind_cpython_analyse(PyCodeObject *code_object, const lazy_bind_cpython_opc
 static Py_ssize_t lazy_bind_cpython_extra_index = -1;
 LAZY_BIND_CPYTHON_MUTEX(lazy_bind_cpython_extra_lock);
 
+/* The co_extra API: PyUnstable_* from 3.12, which deprecates the old names. */
+#if PY_VERSION_HEX >= 0x030C0000
+#define LAZY_BIND_CPYTHON_REQUEST_CODE_EXTRA_INDEX PyUnstable_Eval_RequestCodeExtraIndex
+#define LAZY_BIND_CPYTHON_CODE_GET_EXTRA PyUnstable_Code_GetExtra
+#define LAZY_BIND_CPYTHON_CODE_SET_EXTRA PyUnstable_Code_SetExtra
+#else
+#define LAZY_BIND_CPYTHON_REQUEST_CODE_EXTRA_INDEX _PyEval_RequestCodeExtraIndex
+#define LAZY_BIND_CPYTHON_CODE_GET_EXTRA _PyCode_GetExtra
+#define LAZY_BIND_CPYTHON_CODE_SET_EXTRA _PyCode_SetExtra
+#endif
+
 /* Forgets the co_extra slot, for an interpreter finalised in this process:
  * slots are handed out per interpreter, and the next one hands them out
  * anew. */
@@ -1234,13 +1251,13 @@ static inline void lazy_bind_cpython_forget_code_extra(void) { lazy_bind_cpython
  * exception set. Call with lazy_bind_cpython_extra_lock held. */
 static inline int lazy_bind_cpython_code_extra(PyCodeObject *code, void **extra_out) {
   if (lazy_bind_cpython_extra_index < 0) {
-    lazy_bind_cpython_extra_index = _PyEval_RequestCodeExtraIndex(PyMem_RawFree);
+    lazy_bind_cpython_extra_index = LAZY_BIND_CPYTHON_REQUEST_CODE_EXTRA_INDEX(PyMem_RawFree);
     if (lazy_bind_cpython_extra_index < 0) {
       PyErr_SetString(PyExc_RuntimeError, "lazy_bind: no code extra slot left");
       return -1;
     }
   }
-  return _PyCode_GetExtra((PyObject *)code, lazy_bind_cpython_extra_index, extra_out);
+  return LAZY_BIND_CPYTHON_CODE_GET_EXTRA((PyObject *)code, lazy_bind_cpython_extra_index, extra_out);
 }
 
 /* `code`'s analysis, made on the first call for it and kept in its co_extra
@@ -1264,7 +1281,7 @@ lazy_bind_cpython_code_imports_of(PyCodeObject *code, const lazy_bind_cpython_op
   LAZY_BIND_CPYTHON_LOCK(lazy_bind_cpython_extra_lock);
   failed = lazy_bind_cpython_code_extra(code, &extra);
   if (failed == 0 && extra == NULL) {
-    failed = _PyCode_SetExtra((PyObject *)code, lazy_bind_cpython_extra_index, imports);
+    failed = LAZY_BIND_CPYTHON_CODE_SET_EXTRA((PyObject *)code, lazy_bind_cpython_extra_index, imports);
     extra = imports;
   }
   LAZY_BIND_CPYTHON_UNLOCK(lazy_bind_cpython_extra_lock);

@@ -180,7 +180,10 @@ def test_a_subinterpreter_of_a_lazy_program_stays_eager(run, run_plain):
     # `python -m lazy_bind`; the adaptor is process-wide and must not enable
     # there (it raised SystemError from the code-object cache).
     code = """
-        import _xxsubinterpreters as interpreters
+        try:
+            import _interpreters as interpreters  # CPython 3.13 and later
+        except ModuleNotFoundError:
+            import _xxsubinterpreters as interpreters
         interp = interpreters.create()
         interpreters.run_string(interp, "import json\\nassert json.dumps([1]) == '[1]'\\n")
         interpreters.destroy(interp)

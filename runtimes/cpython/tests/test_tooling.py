@@ -1,6 +1,7 @@
 """The policy sources, the report and the trace."""
 
 import json
+import re
 
 
 def test_policy_env_variable_opts_out(run, monkeypatch, tmp_path):
@@ -42,11 +43,17 @@ def test_report_lists_resolved_and_never_needed(run):
         args=["--report"],
     )
     report = result.stderr
-    assert "failed 0, never needed 1\n" in report, report
+    # The standard library's own deferred imports count too (3.13's
+    # threading imports warnings, which nothing here uses): the program's
+    # are checked by name.
+    counts = re.search(r"failed 0, never needed (\d+)\n", report)
+    assert counts, report
     assert "import time: self [us] | cumulative | imported package" in report
-    resolved, never = report.split("lazy entries never resolved: 1")
+    resolved, never = report.split(f"lazy entries never resolved: {counts[1]}\n")
     assert "plain_mod (lazy, declared at" in resolved and "main.py:3" in resolved, report
-    assert "slow_mod (declared at" in never and "plain_mod" not in never, report
+    never = never.splitlines()
+    assert len(never) == int(counts[1]), report
+    assert [e.split()[0] for e in never if "main.py" in e] == ["slow_mod"], report
 
 
 def test_trace_is_chrome_trace_json(run, tmp_path):

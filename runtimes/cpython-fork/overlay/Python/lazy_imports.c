@@ -221,7 +221,6 @@ static const lazy_bind_cpython_opcodes opcodes = {
     .push_exc_info = PUSH_EXC_INFO,
     .with_except_start = WITH_EXCEPT_START,
     .jump_backward = JUMP_BACKWARD,
-    .jump_backward_no_interrupt = JUMP_BACKWARD_NO_INTERRUPT,
 };
 
 /* The IMPORT_NAME at `unit` of `code` (its context, line and what follows,

@@ -67,8 +67,8 @@ static PyObject *loaded(PyObject *name) {
   PyObject *spec = NULL;
   PyObject *flag = NULL;
   int running = 0;
-  if (_PyObject_LookupAttr(module, spec_key, &spec) > 0 &&
-      _PyObject_LookupAttr(spec, initializing_key, &flag) > 0) {
+  if (lazy_bind_cpython_optional_attr(module, spec_key, &spec) > 0 &&
+      lazy_bind_cpython_optional_attr(spec, initializing_key, &flag) > 0) {
     running = PyObject_IsTrue(flag);
   }
   Py_XDECREF(spec);
@@ -124,7 +124,7 @@ static PyObject *imported(PyObject *name, PyObject *top) {
     Py_ssize_t next = PyUnicode_FindChar(name, '.', dot + 1, len, 1);
     PyObject *part = next == -2 ? NULL : PyUnicode_Substring(name, dot + 1, next < 0 ? len : next);
     PyObject *child = NULL;
-    if (part != NULL && _PyObject_LookupAttr(module, part, &child) == 0) {
+    if (part != NULL && lazy_bind_cpython_optional_attr(module, part, &child) == 0) {
       PyErr_Format(PyExc_ModuleNotFoundError, "No module named %R", name);
     }
     Py_XDECREF(part);
@@ -162,7 +162,7 @@ static uint32_t hook_get_attr(void *userdata, void *module, const char *name, vo
   (void)userdata;
   PyObject *py_name = PyUnicode_FromString(name);
   PyObject *value = NULL;
-  int found = py_name != NULL ? _PyObject_LookupAttr((PyObject *)module, py_name, &value) : -1;
+  int found = py_name != NULL ? lazy_bind_cpython_optional_attr((PyObject *)module, py_name, &value) : -1;
   Py_XDECREF(py_name);
   if (found < 0) {
     return adaptor_fail(runtime_error_out);

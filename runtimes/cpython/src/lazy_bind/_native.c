@@ -108,7 +108,6 @@ int adaptor_opcodes_configure(PyObject *opmap) {
       {"PUSH_EXC_INFO", &read.push_exc_info},
       {"WITH_EXCEPT_START", &read.with_except_start},
       {"JUMP_BACKWARD", &read.jump_backward},
-      {"JUMP_BACKWARD_NO_INTERRUPT", &read.jump_backward_no_interrupt},
   };
   for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
     if (opcode_of(opmap, wanted[i].name, wanted[i].slot) < 0) {

@@ -32,7 +32,7 @@ def run_command(code, args):
     sys.argv = ["-c", *args]
     _set_path0("")
     module = _fresh_main()
-    _run_as_main(_exec_source, code, "<string>", module)
+    _run_as_main(_exec_command, code, module)
 
 
 def run_stdin(args):
@@ -98,6 +98,18 @@ def _is_zip(path):
 def _exec_source(source, filename, module):
     """Compiles ``source`` as ``filename`` and runs it in ``module``."""
     exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
+
+
+def _exec_command(source, module):
+    """Compiles ``source`` as ``-c`` code and runs it in ``module``. From
+    CPython 3.13 ``python -c`` keeps the source in ``linecache`` for
+    tracebacks (``linecache._register_code``, as its ``run_mod`` does)."""
+    code = compile(source, "<string>", "exec", dont_inherit=True)
+    if sys.version_info >= (3, 13):
+        import linecache
+
+        linecache._register_code(code, source, "<string>")
+    exec(code, module.__dict__)
 
 
 def _exec_compiled(data, module):

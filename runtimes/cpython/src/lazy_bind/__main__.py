@@ -145,8 +145,26 @@ def _enable(options):
     _subprocess.export(_policy.in_force(), trace)
 
 
+def _tool(name):
+    """The ``main`` of the tool subcommand ``name``, or None."""
+    if name == "bisect":
+        from lazy_bind import _bisect as tool
+    elif name == "check":
+        from lazy_bind import _check as tool
+    elif name == "report":
+        from lazy_bind import _report_tool as tool
+    else:
+        return None
+    return tool.main
+
+
 def main(argv=None):
-    options = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    tool = _tool(argv[0]) if argv else None
+    if tool is not None:
+        tool(argv[1:])
+        return
+    options = parse(argv)
     _enable(options)
     options.run(*options.target, options.args)
 

@@ -280,7 +280,7 @@ def _verify(search, rules):
 def _header(program, search, lazy, candidates):
     """The policy file's opening comment lines."""
     return [
-        f"the rules that make `{program.python} {_quote(program.command)}` end lazily",
+        f"the rules that make `{program.python} {shlex.join(program.command)}` end lazily",
         f"as it ends eagerly ({search.expected.eager.describe()}); without them it ends "
         f"with {_difference(search.expected.eager, lazy)}",
         f"found by lazy_bind bisect ({program.runtime}) in {search.runs} runs, "
@@ -321,10 +321,6 @@ def _read_policy(path):
         return ""
     with open(path, encoding="utf-8") as file:
         return file.read()
-
-
-def _quote(command):
-    return " ".join(shlex.quote(word) for word in command)
 
 
 def _say(message):

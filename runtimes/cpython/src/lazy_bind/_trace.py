@@ -43,13 +43,16 @@ class Resolution:
 
 
 class Deferral:
-    """One deferred import: ``target`` bound lazily in ``importer`` at
-    ``declared_at``; ``importer`` is None when no policy decision preceded
-    it on its thread."""
+    """One deferred import: the entry ``name`` declared at ``declared_at``,
+    made when the policy let ``importer`` import ``target`` lazily (the
+    decision just before it on its thread; without one, ``importer`` is
+    None and ``target`` is ``name``)."""
 
-    def __init__(self, pid, tid, at, name, declared_at, importer):
+    def __init__(self, pid, tid, at, name, declared_at, decision):
         self.pid, self.tid, self.at = pid, tid, at
-        self.name, self.declared_at, self.importer = name, declared_at, importer
+        self.name, self.declared_at = name, declared_at
+        self.importer = decision.importer if decision is not None else None
+        self.target = decision.target if decision is not None else name
 
 
 class Trace:
@@ -73,10 +76,8 @@ class Trace:
                     last_lazy[tid] = decision
             elif kind == "defer":
                 name = event["name"].removeprefix("defer ")
-                decision = last_lazy.pop(tid, None)
-                importer = decision.importer if decision is not None else None
                 self.deferrals.append(Deferral(pid, tid, at, name, args.get("declared_at"),
-                                               importer))
+                                               last_lazy.pop(tid, None)))
             elif kind == "resolve" and event.get("ph") == "X":
                 self.resolutions.append(Resolution(pid, tid, event))
             elif kind == "failure":
@@ -106,11 +107,11 @@ def load_run(path):
 
 
 def deferred_targets(traces):
-    """The modules deferred in ``traces``, each with the importers that
-    deferred it: ``{target: {importer, ...}}``."""
+    """The modules whose imports were deferred in ``traces``, as the policy
+    names them, each with the importers that deferred it (None if not
+    known): ``{target: {importer, ...}}``."""
     targets = {}
     for trace in traces:
-        for decision in trace.decisions:
-            if decision.lazy:
-                targets.setdefault(decision.target, set()).add(decision.importer)
+        for deferral in trace.deferrals:
+            targets.setdefault(deferral.target, set()).add(deferral.importer)
     return targets

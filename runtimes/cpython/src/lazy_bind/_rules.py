@@ -3,8 +3,7 @@ imports a run deferred, and the shorter rule sets that make no more eager.
 
 A rule is policy text, ``eager-target P`` or ``eager-importer P``, with the
 policy format's patterns (``a.b`` exactly, ``a.b.*`` for ``a.b`` and every
-module below it). The imports are ``(importer, target)`` pairs, the
-importer None where the trace did not say.
+module below it). The imports are ``(importer, target)`` pairs.
 """
 
 
@@ -20,8 +19,7 @@ def covers(rule, pair):
     """Whether ``rule`` makes the import ``pair`` eager."""
     kind, pattern = rule.split(None, 1)
     importer, target = pair
-    name = target if kind == "eager-target" else importer
-    return name is not None and matches(pattern, name)
+    return matches(pattern, target if kind == "eager-target" else importer)
 
 
 def coverage(rules, pairs):
@@ -38,9 +36,8 @@ def shorter(rules, pairs):
     eager = coverage(rules, pairs)
     candidates = set()
     for importer, target in eager:
-        if importer is not None:
-            candidates.add(f"eager-importer {importer}")
-            candidates.update(f"eager-importer {p}.*" for p in _packages_above(importer))
+        candidates.add(f"eager-importer {importer}")
+        candidates.update(f"eager-importer {p}.*" for p in _packages_above(importer))
         candidates.update(f"eager-target {p}.*" for p in _packages_above(target))
     found = []
     for candidate in sorted(candidates - set(rules)):

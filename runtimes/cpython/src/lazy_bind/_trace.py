@@ -107,11 +107,14 @@ def load_run(path):
 
 
 def deferred_targets(traces):
-    """The modules whose imports were deferred in ``traces``, as the policy
-    names them, each with the importers that deferred it (None if not
-    known): ``{target: {importer, ...}}``."""
+    """The modules the policy let be imported lazily in ``traces``, each
+    with the importers that did: ``{target: {importer, ...}}``. A superset
+    of the deferrals: an ``import a.b`` that joins a pending binding of
+    ``a`` makes no deferral of its own, and a module imported already is
+    not deferred at all."""
     targets = {}
     for trace in traces:
-        for deferral in trace.deferrals:
-            targets.setdefault(deferral.target, set()).add(deferral.importer)
+        for decision in trace.decisions:
+            if decision.lazy:
+                targets.setdefault(decision.target, set()).add(decision.importer)
     return targets

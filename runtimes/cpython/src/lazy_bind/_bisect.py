@@ -5,7 +5,7 @@ program end lazily as it ends eagerly.
    between two runs of the same kind means it is flaky, and the search
    stops there rather than answer from noise.
 2. Candidates: one ``eager-target T`` rule per module ``T`` the lazy run
-   deferred. If all of them together do not restore the eager outcome,
+   deferred, those whose body never ran first. If all of them together do not restore the eager outcome,
    the modules deferred in that run (imports of the modules now eager) are
    added, until the outcome is restored or nothing new is deferred.
 3. Delta debugging (``_ddmin``) narrows them to a 1-minimal set: every
@@ -233,7 +233,7 @@ def _target_rules(traces):
 def _bisect(search, lazy):
     """The minimal rule list, and how many candidates the search began
     from."""
-    candidates = sorted(_target_rules(lazy.traces))
+    candidates = _likeliest_first(_target_rules(lazy.traces), lazy.traces)
     while True:
         search.left = len(candidates)
         outcome = search.outcome(candidates)
@@ -245,11 +245,29 @@ def _bisect(search, lazy):
                        f"outcome: with all {len(candidates)} deferred modules eager it ends "
                        f"with {outcome.describe()}")
         _say(f"{len(more)} more modules deferred with {len(candidates)} eager; adding them")
-        candidates = sorted(set(candidates) | set(more))
+        candidates = _likeliest_first(set(candidates) | set(more), lazy.traces)
     if not candidates:
         raise Stop(NO_POLICY, "no module was deferred, and yet the lazy run differs")
     rules = _ddmin.ddmin(candidates, search.passes, search.note)
     return _consolidate(search, rules), len(candidates)
+
+
+def _likeliest_first(rules, traces):
+    """``rules`` (``eager-target T``) in the order delta debugging should
+    prefer them, as it keeps the first of equally good chunks: first the
+    modules whose body never ran in the lazy run ``traces`` (a missing side
+    effect is likeliest there), by name; then the others, cheapest
+    resolution first."""
+    cost = {}
+    for trace in traces:
+        for resolution in trace.resolutions:
+            cost[resolution.name] = max(cost.get(resolution.name, 0.0), resolution.duration)
+
+    def key(rule):
+        target = rule.split(None, 1)[1]
+        return (target in cost, cost.get(target, 0.0), target)
+
+    return sorted(rules, key=key)
 
 
 def _consolidate(search, rules):

@@ -13,7 +13,8 @@ program end lazily as it ends eagerly.
    (``eager-importer I``, ``eager-target P.*``, ``eager-importer P.*``)
    where those make no other import of the runs eager and still restore
    the outcome (``_rules``): fewest imports made eager first, then fewest
-   rules.
+   rules. ``--fewest-rules`` puts fewest rules first: broader rules may
+   then make other imports eager too.
 4. The result is run once more, uncached (a failure here means flaky),
    and written with one comment per rule: how the program ends without it.
 
@@ -137,6 +138,9 @@ def parse(argv):
     parser.add_argument("--out", metavar="FILE", help="write the policy here (default: stdout)")
     parser.add_argument("--compare-output", action="store_true",
                         help="also compare standard output, not only the exit status")
+    parser.add_argument("--fewest-rules", action="store_true",
+                        help="prefer fewer, broader rules (eager-importer P.*) even when they "
+                             "make more imports eager than needed")
     parser.add_argument("--budget", type=int, default=200, metavar="N",
                         help="at most N runs in all (default 200)")
     parser.add_argument("--timeout", type=float, default=120.0, metavar="S",
@@ -165,7 +169,7 @@ def main(argv):
         expected = _reference(program, user_policy, args.compare_output)
         search = Search(program, user_policy, expected, args.compare_output, args.budget, 4,
                         started)
-        rules, candidates = _bisect(search, expected.lazy)
+        rules, candidates = _bisect(search, expected.lazy, args.fewest_rules)
         _verify(search, rules)
         notes = _without_each(search, rules)
         _write(args, search, rules, _header(program, search, expected.lazy, candidates), notes)
@@ -230,9 +234,9 @@ def _target_rules(traces):
     return {f"eager-target {target}" for target in _trace.deferred_targets(traces)}
 
 
-def _bisect(search, lazy):
-    """The minimal rule list, and how many candidates the search began
-    from."""
+def _bisect(search, lazy, broaden):
+    """The minimal rule list (fewest rules first if ``broaden``), and how
+    many candidates the search began from."""
     candidates = _likeliest_first(_target_rules(lazy.traces), lazy.traces)
     while True:
         search.left = len(candidates)
@@ -249,7 +253,7 @@ def _bisect(search, lazy):
     if not candidates:
         raise Stop(NO_POLICY, "no module was deferred, and yet the lazy run differs")
     rules = _ddmin.ddmin(candidates, search.passes, search.note)
-    return _consolidate(search, rules), len(candidates)
+    return _consolidate(search, rules, broaden), len(candidates)
 
 
 def _likeliest_first(rules, traces):
@@ -270,17 +274,17 @@ def _likeliest_first(rules, traces):
     return sorted(rules, key=key)
 
 
-def _consolidate(search, rules):
+def _consolidate(search, rules, broaden):
     """``rules``, with rules replaced by fewer broader ones (an importer's,
-    a package's) where those make no other deferred import eager and still
-    restore the outcome."""
+    a package's) where those still restore the outcome and, unless
+    ``broaden``, make no other deferred import eager."""
     pairs = set()
     for outcome in search.outcomes.values():
         for target, importers in _trace.deferred_targets(outcome.traces).items():
             pairs.update((importer, target) for importer in importers)
     while True:
-        trial = next((trial for trial in _rules.shorter(rules, pairs) if search.passes(trial)),
-                     None)
+        trial = next((trial for trial in _rules.shorter(rules, pairs, broaden)
+                      if search.passes(trial)), None)
         if trial is None:
             return rules
         rules = trial

@@ -1,5 +1,6 @@
 """Opt-out rules as ``bisect`` handles them: what each makes eager among the
-imports a run deferred, and the shorter rule sets that make no more eager.
+imports a run deferred, and the shorter rule sets that make as much eager
+(and, unless asked, no more).
 
 A rule is policy text, ``eager-target P`` or ``eager-importer P``, with the
 policy format's patterns (``a.b`` exactly, ``a.b.*`` for ``a.b`` and every
@@ -27,12 +28,14 @@ def coverage(rules, pairs):
     return {pair for pair in pairs if any(covers(rule, pair) for rule in rules)}
 
 
-def shorter(rules, pairs):
-    """Rule lists with fewer rules than ``rules`` that make eager no pair of
-    ``pairs`` that ``rules`` leave deferred, fewest rules first: each
-    replaces some rules by one ``eager-importer I``, ``eager-importer P.*``
-    or ``eager-target P.*`` (``P`` a package above a rule's module). The
-    replaced rules keep their places' order; the new one comes last."""
+def shorter(rules, pairs, broaden=False):
+    """Rule lists with fewer rules than ``rules``, each replacing some of
+    them by one ``eager-importer I``, ``eager-importer P.*`` or
+    ``eager-target P.*`` (``P`` a package above a rule's module) and making
+    eager every pair of ``pairs`` that ``rules`` make eager. Without
+    ``broaden``, only those that make no other pair eager; with it, also
+    those that do, fewest other pairs first. Fewest rules first; the
+    replaced rules keep their places' order, the new one comes last."""
     eager = coverage(rules, pairs)
     candidates = set()
     for importer, target in eager:
@@ -42,12 +45,13 @@ def shorter(rules, pairs):
     found = []
     for candidate in sorted(candidates - set(rules)):
         covered = coverage([candidate], pairs)
-        if not covered or not covered <= eager:
+        extra = len(covered - eager)
+        if not covered or (extra and not broaden):
             continue
         kept = [rule for rule in rules if not coverage([rule], pairs) <= covered]
-        if len(kept) + 1 < len(rules) and coverage(kept + [candidate], pairs) == eager:
-            found.append(kept + [candidate])
-    return sorted(found, key=len)
+        if len(kept) + 1 < len(rules) and coverage(kept + [candidate], pairs) >= eager:
+            found.append((len(kept), extra, kept + [candidate]))
+    return [trial for _, _, trial in sorted(found, key=lambda f: (f[0], f[1]))]
 
 
 def _packages_above(name):

@@ -31,7 +31,7 @@ FORK = "fork"
 _PROBE = ("import importlib.util as u; "
           "print('fork' if u.find_spec('_lazy_imports') else "
           "'adaptor' if u.find_spec('lazy_bind') else 'none')")
-_ERROR_LINE = re.compile(r"(FAIL|ERROR): |([A-Za-z_][\w.]*)?(Error|Exception|Exit)\b")
+_ERROR_LINE = re.compile(r"(FAIL|FAILED|ERROR)\b|([A-Za-z_][\w.]*)?(Error|Exception|Exit)\b")
 _OUR_VARIABLES = ("LAZY_BIND_SUBPROCESS", "LAZY_BIND_SUBPROCESS_TRACE", "LAZY_BIND_POLICY",
                   "PYTHON_LAZY_IMPORTS")
 
@@ -58,9 +58,9 @@ class Outcome:
         return not compare_output or self.stdout == other.stdout
 
     def describe(self):
-        """One line: the status and the last error line of stderr (an
-        exception's, or a unittest ``FAIL:``/``ERROR:`` line), else its
-        last line, if any."""
+        """One line: the status and the last error line (an exception's, or
+        a unittest or pytest ``FAIL``/``ERROR`` line) of stderr, else of
+        stdout, else the last line of stderr, if any."""
         if self.status is None:
             what = f"timed out after {self.seconds:.1f} s"
         elif self.status < 0:
@@ -69,8 +69,10 @@ class Outcome:
             what = f"exit {self.status}"
         lines = [line.strip() for line in self.stderr.splitlines()
                  if line.strip() and not line.startswith("import time:")]
-        errors = [line for line in lines if _ERROR_LINE.match(line)]
-        last = errors or lines
+        output = self.stdout.decode(errors="replace").splitlines()
+        last = ([line for line in lines if _ERROR_LINE.match(line)]
+                or [line.strip() for line in output if _ERROR_LINE.match(line.strip())]
+                or lines)
         return f"{what}: {last[-1]}" if last else what
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond a Rust toolchain, only where it is
 # missing: a C/C++ compiler with ASan/UBSan, valgrind and pkg-config (Debian
-# packages), Python 3 with venv, rustfmt and clippy, and Miri on nightly.
+# packages), Python 3 with venv, headless Chromium (Debian's chromium package,
+# for the CPython adaptor's HTML report test), rustfmt and clippy, and Miri on
+# nightly.
 set -euo pipefail
 
 missing=()
@@ -9,6 +11,7 @@ command -v cc >/dev/null || missing+=(gcc)
 command -v c++ >/dev/null || missing+=(g++)
 command -v valgrind >/dev/null || missing+=(valgrind)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
+command -v chromium >/dev/null || missing+=(chromium)
 # The CPython adaptor's tests build a C extension in a venv: Python >= 3.11
 # with venv, ensurepip and its headers.
 if ! python3 - <<'PY' 2>/dev/null; then

@@ -7,7 +7,11 @@
 #   3. the stdlib sweep: every standard-library module that imports eagerly
 #      imports and works lazily in mode all (stdlib_sweep.py);
 #   4. CPython's own import-related regression tests with lazy imports off
-#      (PYTHON_LAZY_IMPORTS=none), two worker processes.
+#      (PYTHON_LAZY_IMPORTS=none), two worker processes;
+#   5. the tools (python -m lazy_bind bisect/check/report --python FORK),
+#      run by the stock adaptor's venv that `cargo test --test
+#      cpython_adaptor` makes (target/tmp/cpython-venv; test-all.sh runs
+#      cargo test first).
 # Part of scripts/test-all.sh (the README's test command).
 set -euo pipefail
 
@@ -43,3 +47,15 @@ PYTHON_LAZY_IMPORTS=none "$python" -m test -j2 --timeout 600 \
   test_module test_opcache test_scope test_builtin test_sys test_threading \
   test_dict test_dis test_embed test_traceback test_exceptions \
   test_zipimport_support test_modulefinder
+
+echo "== CPython fork: the tools (bisect, check, report) driving the fork"
+root=$(cd "$here/../.." && pwd)
+adaptor=$root/target/tmp/cpython-venv/bin/python
+if ! "$adaptor" -c "import lazy_bind._bisect" 2>/dev/null; then
+  echo "run-tests.sh: no adaptor venv with the tools at $adaptor;" \
+    "run cargo test --test cpython_adaptor first" >&2
+  exit 1
+fi
+(cd "$root/runtimes/cpython" &&
+  LAZY_BIND_FORK_PYTHON="$python" timeout 600 "$adaptor" -m pytest -q -p no:cacheprovider \
+    tests/test_fork_tools.py)

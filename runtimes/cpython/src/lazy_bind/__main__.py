@@ -1,5 +1,6 @@
-"""``python -m lazy_bind [--policy TEXT|@FILE] [--trace FILE.json] [--report]
-(script.py | -c CODE | -m MODULE | -) [args]``.
+"""``python -m lazy_bind [--policy TEXT|@FILE] [--trace FILE.json]
+[--report | --report=html FILE] (script.py | -c CODE | -m MODULE | -) [args]``,
+and the tools ``python -m lazy_bind (bisect | check | report) ...``.
 
 Runs a program with every eligible import deferred (mode ``all`` unless the
 policy says otherwise), like Cinder's ``-L``, and otherwise as ``python``
@@ -8,7 +9,13 @@ tracebacks, exit status). Without ``--policy``, the ``LAZY_BIND_POLICY``
 environment variable is used. ``--trace`` writes a Chrome trace-event JSON
 file at exit (open it in Perfetto); ``--report`` prints an
 ``-X importtime``-shaped report of the deferred imports that were resolved,
-and those never needed, to stderr at exit.
+and those never needed, to stderr at exit; ``--report=html FILE`` writes the
+HTML report (``_html``) to FILE at exit instead.
+
+A first argument ``bisect``, ``check`` or ``report`` names a tool
+(``_bisect``, ``_check``, ``_report_tool``) that runs a program as a
+subprocess, under this interpreter or another runtime; a script with one of
+those names runs as ``python -m lazy_bind -- bisect``.
 
 The program's Python children start lazy too, with the same policy
 (``_subprocess``; ``LAZY_BIND_SUBPROCESS=0`` turns that off); with
@@ -36,8 +43,14 @@ options:
   --policy TEXT|@FILE  policy text or @policy-file (default: $LAZY_BIND_POLICY)
   --trace FILE.json    write a Chrome trace at exit (each child: FILE.<pid>.json)
   --report             print a report to stderr at exit
+  --report=html FILE   write an HTML report to FILE at exit
   --version            print the package's and the engine's versions and exit
   -h, --help           show this help and exit
+
+tools (python -m lazy_bind TOOL --help for each):
+  bisect   find the fewest opt-out rules that make a program work lazily
+  check    fail when start-up resolves or imports more than a budget
+  report   run a program (adaptor or fork) and write its HTML report
 """
 
 USAGE_ERROR = 2
@@ -52,6 +65,7 @@ class Options:
         self.policy = None
         self.trace = None
         self.report = False
+        self.html = None
         self.run = None
         self.target = []
         self.args = []
@@ -129,8 +143,13 @@ def parse(argv):
         elif arg == "--version":
             sys.stdout.write(_versions())
             sys.exit(0)
-        elif arg == "--report":
+        elif arg in ("--report", "--report=text"):
             options.report = True
+        elif arg == "--report=html":
+            if i + 1 == len(argv):
+                _fail("--report=html needs a file name")
+            i += 1
+            options.html = argv[i]
         elif name in ("--policy", "--trace"):
             if not has_value:
                 if i + 1 == len(argv):
@@ -162,17 +181,37 @@ def _enable(options):
     except (lazy_bind.PolicyError, OSError) as error:
         _fail(f"bad policy: {error}", usage=False)
     trace = os.path.abspath(options.trace) if options.trace else None
-    if trace or options.report:
+    if trace or options.report or options.html:
         lazy_bind.trace()
     if trace:
         _report.write_trace_at_exit(trace)
     if options.report:
         _report.print_report_at_exit(sys.stderr)
+    if options.html:
+        _report.write_html_at_exit(os.path.abspath(options.html))
     _subprocess.export(_policy.in_force(), trace)
 
 
+def _tool(name):
+    """The ``main`` of the tool subcommand ``name``, or None."""
+    if name == "bisect":
+        from lazy_bind import _bisect as tool
+    elif name == "check":
+        from lazy_bind import _check as tool
+    elif name == "report":
+        from lazy_bind import _report_tool as tool
+    else:
+        return None
+    return tool.main
+
+
 def main(argv=None):
-    options = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    tool = _tool(argv[0]) if argv else None
+    if tool is not None:
+        tool(argv[1:])
+        return
+    options = parse(argv)
     _enable(options)
     options.run(*options.target, options.args)
 

@@ -15,7 +15,8 @@ def read(policy):
     return policy
 
 
-def _sets_mode(text):
+def sets_mode(text):
+    """Whether policy ``text`` has a ``mode`` statement of its own."""
     statements = text.replace(";", "\n").split("\n")
     return any(statement.split("#")[0].split()[:1] == ["mode"] for statement in statements)
 
@@ -31,7 +32,7 @@ def apply(text, mode, default_rules):
         raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     _native.set_policy(text)
     rules = list(default_rules)
-    if not _sets_mode(text):
+    if not sets_mode(text):
         rules.insert(0, f"mode {mode}")
     combined = "; ".join(rules) + "\n" + text
     _native.set_policy(combined)

@@ -1,8 +1,9 @@
-"""What ``--report`` and ``--trace`` write at exit."""
+"""What ``--report``, ``--report=html`` and ``--trace`` write at exit."""
 
 import atexit
 import os
 import sys
+import tempfile
 
 from . import _native
 
@@ -50,5 +51,32 @@ def write_trace_at_exit(path):
 
     def write():
         write_trace(path if os.getpid() == owner else process_trace_path(path))
+
+    atexit.register(write)
+
+
+def write_html(path):
+    """Writes the HTML report of this process's trace to ``path``
+    (``_html``), reporting (not raising) failure."""
+    from . import _html, _trace
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="lazy_bind-") as directory:
+            trace = os.path.join(directory, "trace.json")
+            _native.write_chrome_trace(trace)
+            traces = [_trace.load(trace)]
+        _html.write(path, traces, title=f"lazy_bind report: {' '.join(sys.argv)}")
+    except OSError as error:
+        print(f"lazy_bind: {error}", file=sys.stderr)
+
+
+def write_html_at_exit(path):
+    """Writes the HTML report to ``path`` at exit of this process only (not
+    of a child forked from it)."""
+    owner = os.getpid()
+
+    def write():
+        if os.getpid() == owner:
+            write_html(path)
 
     atexit.register(write)

@@ -1,0 +1,71 @@
+"""``python -m lazy_bind report``: the HTML report of a program run under
+either runtime, with eager costs.
+
+Runs the program lazily, traced (the adaptor's ``--trace`` or the fork's
+``-X lazy_imports_trace``), and, unless ``--no-eager``, once eagerly with
+``-X importtime``, whose cumulative times are the report's "eager import
+would cost" column for the deferred imports never used. The page comes
+from the same renderer (``_html``) as the adaptor's in-process
+``--report=html FILE``. The program's output is passed through; the exit
+status is the lazy run's.
+
+The options are parsed with argparse: the tools are not on a program's
+start-up path.
+"""
+
+import argparse
+import shlex
+import sys
+
+from . import _html, _importtime, _runs
+
+NOT_FOUND = 3
+
+
+def parse(argv):
+    """The options and the program (after ``--``)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lazy_bind report",
+        description="Run a program lazily and write its HTML report.",
+        usage="%(prog)s --html FILE [options] -- (script.py | -m MODULE | -c CODE) [args]")
+    parser.add_argument("--html", required=True, metavar="FILE", help="write the report here")
+    parser.add_argument("--python", default=sys.executable,
+                        help="the interpreter: one with the lazy_bind package, or a lazy_bind "
+                             "fork (default: this one)")
+    parser.add_argument("--policy", metavar="FILE", help="a policy file to run under")
+    parser.add_argument("--no-eager", action="store_true",
+                        help="skip the eager run (the eager costs are then unknown)")
+    parser.add_argument("--timeout", type=float, default=600.0, metavar="S",
+                        help="seconds each run may take (default 600)")
+    options, command = _runs.split_command(argv)
+    args = parser.parse_args(options)
+    if not command:
+        parser.error("give the program after --")
+    return args, command
+
+
+def main(argv):
+    """Runs ``report`` with ``argv`` and exits with the lazy run's status."""
+    args, command = parse(argv)
+    try:
+        policy = ""
+        if args.policy:
+            with open(args.policy, encoding="utf-8") as file:
+                policy = file.read()
+        program = _runs.Program(args.python, command, args.timeout)
+    except (OSError, _runs.NotFound) as error:
+        print(f"lazy_bind report: {error}", file=sys.stderr)
+        sys.exit(NOT_FOUND)
+    costs = {}
+    if not args.no_eager:
+        eager = program.run_eager(["-X", "importtime"])
+        costs = _importtime.cumulative_by_name(_importtime.parse(eager.stderr))
+    lazy = program.run_lazy(policy)
+    sys.stdout.buffer.write(lazy.stdout)
+    sys.stdout.flush()
+    sys.stderr.write(lazy.stderr)
+    title = f"lazy_bind report ({program.runtime}): {program.python} {shlex.join(command)}"
+    _html.write(args.html, lazy.traces, costs, title)
+    print(f"lazy_bind report: wrote {args.html} ({lazy.describe()}, "
+          f"{sum(len(t.resolutions) for t in lazy.traces)} resolutions)", file=sys.stderr)
+    sys.exit(lazy.status if lazy.status is not None else 1)

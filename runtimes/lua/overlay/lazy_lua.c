@@ -174,8 +174,10 @@ static void note_source (lua_State *L, int fn_index, const char *name) {
   fn_index = lua_absindex(L, fn_index);
   if (!lua_isfunction(L, fn_index)) return;
   lua_pushvalue(L, fn_index);
+  /* Only a main chunk (a file's code) is the module: a preload function */
+  /* defined inside another file is not. */
   if (!lua_getinfo(L, ">S", &ar) || ar.source == NULL || ar.what == NULL ||
-      strcmp(ar.what, "C") == 0)
+      strcmp(ar.what, "main") != 0)
     return;
   lua_getfield(L, LUA_REGISTRYINDEX, LAZY_SOURCES_KEY);
   lua_pushstring(L, ar.source);
@@ -643,7 +645,9 @@ static void install_resolved_metatable (lua_State *L, int p, int m) {
   lua_pushliteral(L, "lazy module");
   lua_setfield(L, -2, "__name");
   /* getmetatable(P) answers what getmetatable(M) would (false: none). */
-  if (!lua_getmetatable(L, m)) lua_pushboolean(L, 0);
+  if (luaL_getmetafield(L, m, "__metatable") == LUA_TNIL &&
+      !lua_getmetatable(L, m))
+    lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, p);
 }

@@ -67,7 +67,15 @@ typedef struct Placeholder {
   int kind;                        /* KIND_LUA or KIND_C */
   lazy_bind_handle symbol;         /* KIND_C: luaopen_* in the library */
   lua_State *resolving;            /* the coroutine resolving it, or NULL */
+  int slow_reads;                  /* reads through it since it resolved */
 } Placeholder;
+
+/* After this many reads through a resolved placeholder (each one rebinds
+** the variables of the reading function that still hold it), its __index
+** becomes the module table itself: what still holds the placeholder then
+** (a table field, a global) reads through the VM's own table forwarding,
+** with no C call and no more rebinding. */
+#define LAZY_REBIND_READS 64
 
 /* The resolution in progress on this OS thread (the resolver reads it: the
 ** engine calls the resolver synchronously from lazy_bind_resolve, on the
@@ -419,6 +427,50 @@ static int raise_failure (lua_State *L, Placeholder *ph, int ud,
 ** M: __index and __newindex are M itself when M is a table. */
 static void install_resolved_metatable (lua_State *L, int p, int m);
 
+/* Rebinding: in the first Lua frame of the access (the function whose code
+** used the placeholder), every local variable, temporary and upvalue that
+** holds placeholder `p` is set to its module `m` (compare-and-replace: a
+** variable the program rebound meanwhile is left alone). Upvalues are
+** shared by every closure of the scope, so `local x = require "x"` at the
+** top of a module is rebound for all of the module's functions at once,
+** and later reads through it cost what a read of the module costs.
+** Returns whether a named variable or an upvalue was rebound. */
+static int rebind (lua_State *L, int p, int m) {
+  lua_Debug ar;
+  int level, i, found = 0;
+  const char *name;
+  p = lua_absindex(L, p);
+  m = lua_absindex(L, m);
+  for (level = 1; lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "Sf", &ar)) return found;  /* pushes the function */
+    if (strcmp(ar.what, "C") == 0) {
+      lua_pop(L, 1);
+      continue;
+    }
+    for (i = 1; (name = lua_getlocal(L, &ar, i)) != NULL; i++) {
+      int same = lua_rawequal(L, -1, p);
+      lua_pop(L, 1);
+      if (same) {
+        lua_pushvalue(L, m);
+        lua_setlocal(L, &ar, i);
+        if (name[0] != '(') found = 1;
+      }
+    }
+    for (i = 1; lua_getupvalue(L, -1, i) != NULL; i++) {
+      int same = lua_rawequal(L, -1, p);
+      lua_pop(L, 1);
+      if (same) {
+        lua_pushvalue(L, m);
+        lua_setupvalue(L, -2, i);
+        found = 1;
+      }
+    }
+    lua_pop(L, 1);
+    break;
+  }
+  return found;
+}
+
 /* Resolves placeholder table `p` (through the engine, exactly once) and
 ** pushes its value M. Raises the loader's error, a cycle error or an
 ** engine error on failure. */
@@ -437,6 +489,14 @@ static void resolve_placeholder (lua_State *L, int p) {
   if (is_resolved(ph)) {
     lua_getiuservalue(L, ud, UV_VALUE);
     lua_remove(L, ud);
+    rebind(L, p, -1);
+    if (++ph->slow_reads == LAZY_REBIND_READS && lua_type(L, -1) == LUA_TTABLE) {
+      /* held where nothing can be rebound: let the VM forward by itself */
+      lua_getmetatable(L, p);
+      lua_pushvalue(L, -2);
+      lua_setfield(L, -2, "__index");
+      lua_pop(L, 1);
+    }
     return;
   }
   if (ph->rt->finished)
@@ -461,6 +521,7 @@ static void resolve_placeholder (lua_State *L, int p) {
   }
   lua_getiuservalue(L, ud, UV_VALUE);         /* M */
   install_resolved_metatable(L, p, lua_gettop(L));
+  rebind(L, p, -1);
   lua_getfield(L, LUA_REGISTRYINDEX, LAZY_PENDING_KEY);
   lua_getiuservalue(L, ud, UV_NAME);
   lua_pushvalue(L, -1);
@@ -494,7 +555,8 @@ static void resolve_args (lua_State *L) {
 
 static int mm_index (lua_State *L) {          /* P[k] */
   lua_settop(L, 2);
-  resolve_args(L);
+  resolve_placeholder(L, 1);  /* only P: a key is used as it is */
+  lua_replace(L, 1);
   lua_gettable(L, 1);
   return 1;
 }
@@ -630,9 +692,11 @@ static void install_resolved_metatable (lua_State *L, int p, int m) {
   m = lua_absindex(L, m);
   lua_createtable(L, 0, 28);
   luaL_setfuncs(L, forwarders, 0);
+  /* __index stays the C function at first, so that each variable still */
+  /* holding the placeholder is rebound at its first read (see rebind). */
+  lua_pushcfunction(L, mm_index);
+  lua_setfield(L, -2, "__index");
   if (lua_type(L, m) == LUA_TTABLE) {
-    lua_pushvalue(L, m);
-    lua_setfield(L, -2, "__index");
     lua_pushvalue(L, m);
     lua_setfield(L, -2, "__newindex");
   }

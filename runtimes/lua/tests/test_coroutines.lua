@@ -69,8 +69,9 @@ H.ok(tostring(victim.inner_err):find("waiting would never end", 1, true), "says 
 -- a placeholder resolved inside a coroutine is resolved for everybody
 H.module("co_shared")
 local sh = require "co_shared"
+local sh_box = {sh}
 coroutine.wrap(function() local _ = sh.name end)()
-H.eq(lazy.state(sh), "resolved", "resolved by the coroutine")
+H.eq(lazy.state(sh_box[1]), "resolved", "resolved by the coroutine")
 H.eq(sh.name, "co_shared", "main sees it")
 H.eq(H.runs.co_shared, 1, "once")
 

@@ -6,6 +6,7 @@ H.eq(lazy.mode(), "all", "mode from LUA_LAZY")
 
 H.module("plain", function() return {x = 1, f = function(n) return n + 1 end} end)
 local m = require "plain"
+local keep = {p = m}  -- a table field is never rebound: it keeps the placeholder
 H.ok(lazy.is_placeholder(m), "require returns a placeholder")
 H.eq(lazy.state(m), "pending", "state before use")
 H.eq(H.runs.plain, 0, "loader not run at require")
@@ -16,14 +17,49 @@ H.eq(m.x, 1, "index forwards")
 H.eq(H.runs.plain, 1, "first use ran the loader once")
 H.eq(m.f(41), 42, "function field")
 H.eq(H.runs.plain, 1, "exactly once")
-H.eq(lazy.state(m), "resolved", "state after use")
+H.eq(lazy.state(keep.p), "resolved", "state after use")
 local real = package.loaded.plain
 H.ok(not lazy.is_placeholder(real), "package.loaded holds the real module")
 H.ok(rawequal(require "plain", real), "require after resolution returns the real module")
-H.ok(m == real, "placeholder == module")
-m.y = 5
+H.ok(rawequal(m, real), "the local that held the placeholder was rebound to the module at its first use")
+H.ok(keep.p == real, "placeholder == module")
+keep.p.y = 5
 H.eq(rawget(real, "y"), 5, "newindex forwards to the module")
-H.eq(rawget(m, "y"), nil, "the placeholder itself stays empty")
+H.eq(rawget(keep.p, "y"), nil, "the placeholder itself stays empty")
+H.eq(keep.p.y, 5, "and reads it back through the module")
+
+-- Rebinding: upvalues shared by closures are rebound once for all of them;
+-- a variable the program reassigned is left alone (compare-and-replace).
+H.module("rebind_up")
+local up = require "rebind_up"
+local function reader() return up.name end
+local function peek() return up end
+H.ok(lazy.is_placeholder(peek()), "the upvalue holds the placeholder")
+H.eq(reader(), "rebind_up", "read through the upvalue")
+H.ok(not lazy.is_placeholder(peek()), "the shared upvalue now holds the module")
+H.ok(rawequal(peek(), package.loaded.rebind_up), "the module itself")
+H.module("rebind_cas")
+local a1 = require "rebind_cas"
+local a2 = a1
+local other_value = {}
+local a3 = a1
+a3 = other_value
+local _ = a1.name
+H.ok(rawequal(a2, package.loaded.rebind_cas), "every local holding the placeholder is rebound")
+H.ok(rawequal(a3, other_value), "a local the program reassigned is left alone")
+-- Method calls pass the module as self once rebound.
+H.module("rebind_self", function() local M = {}; function M:me() return self end; return M end)
+local rs = require "rebind_self"
+H.ok(rawequal(rs:me(), package.loaded.rebind_self), "self is the module")
+-- A holder that cannot be rebound (a table field) keeps working; after
+-- 64 reads the placeholder forwards through the VM alone.
+H.module("rebind_field", function() return {n = 7} end)
+local box = {p = require "rebind_field"}
+local sum = 0
+for _ = 1, 200 do sum = sum + box.p.n end
+H.eq(sum, 1400, "reads through a table field")
+H.ok(lazy.is_placeholder(box.p), "the field still holds the placeholder")
+H.eq(H.runs.rebind_field, 1, "resolved once")
 
 -- Each kind of first use resolves (one fresh module per operation).
 local function fresh(name, make)
@@ -113,11 +149,12 @@ H.eq(got, "op_args|:preload:", "loader arguments")
 -- An eager require (pcall'd) of a pending module resolves the placeholder
 -- instead of loading the module a second time.
 p = fresh("op_eager_after")
+local p_box = {p}
 local ok, real2 = pcall(require, "op_eager_after")
 H.ok(ok, "pcall(require) of a pending module")
 H.ok(not lazy.is_placeholder(real2), "returns the real module")
 once("op_eager_after")
-H.eq(lazy.state(p), "resolved", "the placeholder is resolved too")
+H.eq(lazy.state(p_box[1]), "resolved", "the placeholder is resolved too")
 
 -- A Lua file module found on package.path (not preload)
 package.path = arg[0]:gsub("[^/]*$", "") .. "modules/?.lua;" .. package.path

@@ -515,6 +515,22 @@ static void resolve_placeholder (lua_State *L, int p) {
                              &value, &error);
   current_resolution = saved;
   if (set_here) ph->resolving = NULL;
+  if (status == LAZY_BIND_CYCLE && !other_coroutine) {
+    /* A use of the module during its own load. A module that stored */
+    /* itself in package.loaded before its body finished (the idiom that */
+    /* makes circular requires work in stock Lua) is handed out partial, as */
+    /* the stock require hands it out; otherwise this is a cycle. */
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getiuservalue(L, ud, UV_NAME);
+    lua_rawget(L, -2);
+    if (lua_toboolean(L, -1)) {
+      lazy_bind_error_free(&error);
+      lua_remove(L, -2);
+      lua_remove(L, ud);
+      return;
+    }
+    lua_pop(L, 2);
+  }
   if (status != LAZY_BIND_OK) {
     raise_failure(L, ph, ud, status, error, other_coroutine);
     return;

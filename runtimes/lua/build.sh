@@ -39,8 +39,9 @@ log() { echo "lua: $*" >&2; }
 
 install_build_deps() {
   local missing=() pkg
-  # lua-penlight: the real program of the tests and benchmarks.
-  for pkg in dpkg-dev gcc make pkg-config patch lua-penlight; do
+  # lua-penlight: the real program of the tests and benchmarks; its pl.path
+  # needs lua-filesystem (a C module, lfs.so).
+  for pkg in dpkg-dev gcc make pkg-config patch lua-penlight lua-filesystem; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if ((${#missing[@]})); then

@@ -144,7 +144,10 @@ pub fn write_lua(program: &Program, dir: &Path) -> io::Result<()> {
                 module.name
             )));
         }
-        fs::write(dir.join(format!("{}.lua", module.name)), module_source(module)?)?;
+        fs::write(
+            dir.join(format!("{}.lua", module.name)),
+            module_source(module)?,
+        )?;
     }
     let mut main = String::from(PRELUDE);
     main.push_str("local M = {__name__ = \"__main__\"}\n");
@@ -168,7 +171,8 @@ fn invalid(message: String) -> io::Error {
 /// `package.loaded` again if the body fails), the table returned.
 fn module_source(module: &ModuleSource) -> io::Result<String> {
     let name = &module.name;
-    let mut out = format!("local M = _module(\"{name}\")\nreturn _body(\"{name}\", M, function()\n");
+    let mut out =
+        format!("local M = _module(\"{name}\")\nreturn _body(\"{name}\", M, function()\n");
     for (index, stmt) in module.body.iter().enumerate() {
         write_stmt(&mut out, name, index, stmt, "  ")?;
     }

@@ -29,7 +29,8 @@ const ALIASES: [&str; 3] = ["x", "y", "z"];
 
 /// The modules of flat programs ([`Shape::FLAT`]): no packages, so no
 /// submodules, dotted or relative imports. `reg` is the registry.
-pub const FLAT_MODULES: [(&str, bool); 4] = [("m", false), ("n", false), ("o", false), ("reg", false)];
+pub const FLAT_MODULES: [(&str, bool); 4] =
+    [("m", false), ("n", false), ("o", false), ("reg", false)];
 
 /// Attribute names of flat programs: values, the modules a body may have
 /// imported (a module's globals are its attributes), the registry list.
@@ -103,7 +104,10 @@ enum RawStmt {
 }
 
 fn raw_read(shape: Shape) -> impl Strategy<Value = (Index, Vec<usize>)> {
-    (any::<Index>(), prop::collection::vec(0..shape.attrs.len(), 0..2))
+    (
+        any::<Index>(),
+        prop::collection::vec(0..shape.attrs.len(), 0..2),
+    )
 }
 
 fn raw_import(shape: Shape) -> impl Strategy<Value = RawStmt> {

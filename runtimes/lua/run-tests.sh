@@ -23,7 +23,7 @@ cc -shared -fPIC -O2 -Wall -Werror -I"$root/target/lua/src-vanilla/src" \
 cp "$scratch/lazyc.so" "$scratch/lazyc_nosym.so"
 
 for t in "$tests"/test_*.lua; do
-  run "${t##*/}" LUA_LAZY=all LAZYC_DIR="$scratch" timeout 60 "$lua" "$t"
+  run "${t##*/}" LUA_LAZY=all LAZYC_DIR="$scratch" timeout 60 "$lua" "${t##*/}"
 done
 
 expect() { # expect NAME PATTERN FILE: FILE contains PATTERN (fixed string)

@@ -21,6 +21,10 @@ assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")
 PY
     missing+=(python3 python3-venv python3-dev)
 fi
+# The Lua runtime's real program: Debian's lua-penlight (pure Lua) and the
+# C module its pl.path needs (lua-filesystem's lfs.so).
+dpkg -s lua-penlight >/dev/null 2>&1 || missing+=(lua-penlight)
+dpkg -s lua-filesystem >/dev/null 2>&1 || missing+=(lua-filesystem)
 if ((${#missing[@]})); then
     echo "installing: ${missing[*]}"
     sudo=""

@@ -23,6 +23,8 @@ echo "== fuzz (cargo-fuzz, AddressSanitizer; 60 s per target)"
 scripts/fuzz.sh 60
 echo "== CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"
 runtimes/cpython-fork/run-tests.sh
+echo "== Lua 5.4 runtime (builds Lua 5.4.4 from Debian's source with lazy_bind; semantic tests, penlight eager vs lazy, benchmark smoke, conformance)"
+runtimes/lua/run-tests.sh
 echo "== real programs: CPython's regression suite, eager vs lazy (benches/compat.py, CI subsets)"
 python3 benches/compat.py fork --subset ci --fail-stale
 python3 benches/compat.py adaptor --subset ci --fail-stale

@@ -8,7 +8,7 @@ use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
 use super::model::{predict_with, Semantics};
 use super::program::Program;
-use super::strategy::{case, Case};
+use super::strategy::{case_of, Case, Shape};
 use super::trace::Trace;
 use crate::policy::{Mode, Policy};
 
@@ -128,9 +128,23 @@ pub fn run_cases<R: ConformanceRuntime>(
     config: Config,
     runs: Runs,
 ) -> Result<(), String> {
+    run_cases_of(runtime, Shape::PYTHON, config, runs)
+}
+
+/// [`run_cases`] with programs of `shape` ([`Shape::FLAT`] for a runtime
+/// whose modules have no submodules, such as Lua's).
+///
+/// # Errors
+/// The report of the minimal failing case.
+pub fn run_cases_of<R: ConformanceRuntime>(
+    runtime: &mut R,
+    shape: Shape,
+    config: Config,
+    runs: Runs,
+) -> Result<(), String> {
     let runtime = RefCell::new(runtime);
     let mut runner = TestRunner::new(config);
-    let result = runner.run(&case(), |Case { program, policy }| {
+    let result = runner.run(&case_of(shape), |Case { program, policy }| {
         let mut runtime = runtime.borrow_mut();
         let policies = match runs {
             Runs::EagerAndLazy => vec![policy.with_mode(Mode::None), policy],

@@ -143,6 +143,11 @@ impl World {
         })
     }
 
+    /// The semantics the run follows.
+    pub(crate) fn semantics(&self) -> Semantics {
+        self.semantics
+    }
+
     /// The module in `sys.modules` if its body finished.
     pub(crate) fn loaded(&self, name: &str) -> Option<Arc<ModuleObject>> {
         match lock(&self.state).modules.get(name) {
@@ -475,8 +480,12 @@ impl World {
             fromlist: &fromlist,
             context: ImportContext::MODULE_LEVEL,
         };
-        let deferrable =
-            self.semantics.defer_from_imports || !matches!(import, Import::From { .. });
+        let deferrable = match import {
+            Import::From { .. } => self.semantics.defer_from_imports,
+            Import::Module { .. } => {
+                !self.semantics.bind_loaded_modules || self.sys_module(spec.target()).is_none()
+            }
+        };
         if deferrable && self.policy.decide(&query).is_defer() {
             for (name, handle) in backend.defer(self, module, &spec) {
                 module.set(&name, Value::Lazy(handle));

@@ -16,13 +16,15 @@
 //!   minimal program printed as source. [`FakeRuntime`] is the reference
 //!   implementation (the engine and [`Importer`](crate::imports::Importer)
 //!   behind a tiny interpreter); [`PythonRuntime`] runs the program as real
-//!   Python files written by [`write_python`].
+//!   Python files written by [`write_python`]; [`LuaRuntime`] runs a flat
+//!   program ([`Shape::FLAT`]) as Lua modules written by [`write_lua`].
 //!
 //! See `docs/conformance.md` for a walk-through.
 
 mod fake;
 mod harness;
 mod interp;
+mod lua;
 mod model;
 mod program;
 mod python;
@@ -30,9 +32,12 @@ mod strategy;
 mod trace;
 
 pub use fake::FakeRuntime;
-pub use harness::{check, run_cases, ConformanceRuntime, Mismatch, Runs};
+pub use harness::{check, run_cases, run_cases_of, ConformanceRuntime, Mismatch, Runs};
+pub use lua::{write_lua, LuaRuntime};
 pub use model::{predict, predict_with, Difference, Prediction, Semantics};
 pub use program::{function_label, label, Expr, Import, ModuleSource, Program, Stmt, MAIN};
 pub use python::{write_python, PythonRuntime};
-pub use strategy::{case, policy, program, Case, MODULES};
+pub use strategy::{
+    case, case_of, policy, policy_of, program, program_of, Case, Shape, FLAT_MODULES, MODULES,
+};
 pub use trace::{ErrorKind, Event, ParseTraceError, Trace};

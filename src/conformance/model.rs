@@ -240,6 +240,13 @@ impl Backend for Model {
             let mut thunks = self.lock();
             let thunk = &mut thunks.list[index];
             if matches!(thunk.state, State::Resolving) {
+                if let (true, Target::Module(name) | Target::Package { top: name }) =
+                    (world.semantics().partial_module_on_reentry, &thunk.target)
+                {
+                    if let Some(module) = world.sys_module(name) {
+                        return Ok(Value::Module(module));
+                    }
+                }
                 return Err(ErrorKind::Cycle);
             }
             thunk.state = State::Resolving;
@@ -281,6 +288,23 @@ pub struct Semantics {
     /// CPython raises `AttributeError` on the partially initialised module;
     /// an attribute that exists is read from the partial module either way.
     pub lazy_cycle_on_partial_module: bool,
+    /// Whether an `import m` of a module already in `sys.modules` (also
+    /// one whose body is still running: a circular import) binds that
+    /// module at the statement instead of deferring. Lua's `require`
+    /// returns `package.loaded[m]` whenever it is set, and a module that
+    /// stores itself there when its body starts (the idiom that makes
+    /// circular requires work) is partial then; Python's lazy imports defer
+    /// such an import, so that it later sees the finished module, or
+    /// imports it again if its body failed.
+    pub bind_loaded_modules: bool,
+    /// Whether using a lazy binding of a module during that module's own
+    /// resolution (its body, on this thread, needs it) reads the partial
+    /// module from `sys.modules` instead of raising a cycle error. A Lua
+    /// runtime has one placeholder per module, so every binding of it is
+    /// that one; it hands out a module that stored itself in
+    /// `package.loaded` before its body finished, as the stock `require`
+    /// does for a circular require.
+    pub partial_module_on_reentry: bool,
 }
 
 impl Default for Semantics {
@@ -288,6 +312,8 @@ impl Default for Semantics {
         Semantics {
             defer_from_imports: true,
             lazy_cycle_on_partial_module: false,
+            bind_loaded_modules: false,
+            partial_module_on_reentry: false,
         }
     }
 }

@@ -162,6 +162,8 @@ impl PythonRuntime {
             semantics: Semantics {
                 defer_from_imports: false,
                 lazy_cycle_on_partial_module: false,
+                bind_loaded_modules: false,
+                partial_module_on_reentry: false,
             },
         }
     }

@@ -27,6 +27,45 @@ const ATTRS: [&str; 7] = ["v", "w", "a", "b", "q", "c", "items"];
 const REGISTRY: &str = "reg";
 const ALIASES: [&str; 3] = ["x", "y", "z"];
 
+/// The modules of flat programs ([`Shape::FLAT`]): no packages, so no
+/// submodules, dotted or relative imports. `reg` is the registry.
+pub const FLAT_MODULES: [(&str, bool); 4] =
+    [("m", false), ("n", false), ("o", false), ("reg", false)];
+
+/// Attribute names of flat programs: values, the modules a body may have
+/// imported (a module's globals are its attributes), the registry list.
+const FLAT_ATTRS: [&str; 6] = ["v", "w", "m", "n", "o", "items"];
+
+/// Which programs a strategy generates: the importable modules (`(name,
+/// package)`, parents before their submodules) and the attribute names
+/// reads and `from` imports use.
+///
+/// [`Shape::PYTHON`] is the full shape ([`MODULES`]: packages, submodules,
+/// every import form); [`Shape::FLAT`] has top-level modules only, for a
+/// runtime whose modules have no parents to bind submodules into (Lua's
+/// `require`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// The importable modules; one of them is named `reg` (the registry).
+    pub modules: &'static [(&'static str, bool)],
+    /// The attribute names reads and `from` imports use.
+    pub attrs: &'static [&'static str],
+}
+
+impl Shape {
+    /// Packages and submodules ([`MODULES`]), every import form.
+    pub const PYTHON: Shape = Shape {
+        modules: &MODULES,
+        attrs: &ATTRS,
+    };
+    /// Top-level modules only ([`FLAT_MODULES`]): `import m`,
+    /// `import m as x` and `from m import v`.
+    pub const FLAT: Shape = Shape {
+        modules: &FLAT_MODULES,
+        attrs: &FLAT_ATTRS,
+    };
+}
+
 /// A generated program and the policy of its lazy run.
 #[derive(Clone)]
 pub struct Case {
@@ -64,36 +103,39 @@ enum RawStmt {
     Raise,
 }
 
-fn raw_read() -> impl Strategy<Value = (Index, Vec<usize>)> {
-    (any::<Index>(), prop::collection::vec(0..ATTRS.len(), 0..2))
+fn raw_read(shape: Shape) -> impl Strategy<Value = (Index, Vec<usize>)> {
+    (
+        any::<Index>(),
+        prop::collection::vec(0..shape.attrs.len(), 0..2),
+    )
 }
 
-fn raw_import() -> impl Strategy<Value = RawStmt> {
+fn raw_import(shape: Shape) -> impl Strategy<Value = RawStmt> {
     (
-        0..MODULES.len(),
+        0..shape.modules.len(),
         prop_oneof![
             Just(RawImport::Plain),
             (0..ALIASES.len()).prop_map(RawImport::As),
             (
-                0..ATTRS.len(),
+                0..shape.attrs.len(),
                 prop::option::weighted(0.2, 0..ALIASES.len())
             )
                 .prop_map(|(name, alias)| RawImport::From(name, alias)),
-            (0..ATTRS.len()).prop_map(RawImport::Relative),
+            (0..shape.attrs.len()).prop_map(RawImport::Relative),
         ],
     )
         .prop_map(|(target, form)| RawStmt::Import(target, form))
 }
 
-fn raw_stmt(main: bool) -> impl Strategy<Value = RawStmt> {
+fn raw_stmt(shape: Shape, main: bool) -> impl Strategy<Value = RawStmt> {
     let raise_weight = if main { 0 } else { 1 };
     prop_oneof![
-        6 => raw_import(),
+        6 => raw_import(shape),
         2 => (any::<bool>(), 1..10i64).prop_map(|(w, value)| RawStmt::Assign(w, value)),
-        4 => raw_read().prop_map(|(pick, attrs)| RawStmt::Read(pick, attrs)),
+        4 => raw_read(shape).prop_map(|(pick, attrs)| RawStmt::Read(pick, attrs)),
         2 => Just(RawStmt::Register),
         2 => Just(RawStmt::ReadRegistry),
-        1 => prop::collection::vec(raw_read(), 1..3).prop_map(RawStmt::Def),
+        1 => prop::collection::vec(raw_read(shape), 1..3).prop_map(RawStmt::Def),
         2 => any::<Index>().prop_map(RawStmt::Call),
         raise_weight => Just(RawStmt::Raise),
     ]
@@ -120,7 +162,8 @@ fn relative(package: &str, target: &str) -> Option<(u32, String)> {
 /// Turns raw statements into statements of `module`: names read are picked
 /// among those bound by earlier statements (a use with none bound is
 /// preceded by an `import` of a module).
-fn build(package: &str, raw: Vec<RawStmt>) -> Vec<Stmt> {
+fn build(shape: Shape, package: &str, raw: Vec<RawStmt>) -> Vec<Stmt> {
+    let (modules, attrs) = (shape.modules, shape.attrs);
     let mut bound: Vec<String> = Vec::new();
     let pick = |bound: &[String], index: &Index| -> String {
         match bound.len() {
@@ -130,7 +173,7 @@ fn build(package: &str, raw: Vec<RawStmt>) -> Vec<Stmt> {
     };
     let expr = |bound: &[String], (index, attrs): &(Index, Vec<usize>)| Expr {
         name: pick(bound, index),
-        attrs: attrs.iter().map(|&a| ATTRS[a].to_owned()).collect(),
+        attrs: attrs.iter().map(|&a| shape.attrs[a].to_owned()).collect(),
     };
     let mut out = Vec::with_capacity(raw.len());
     for stmt in raw {
@@ -142,7 +185,7 @@ fn build(package: &str, raw: Vec<RawStmt>) -> Vec<Stmt> {
         };
         if let (Some(index), true) = (first_use, bound.is_empty()) {
             let import = Import::Module {
-                target: MODULES[index.index(MODULES.len())].0.to_owned(),
+                target: modules[index.index(modules.len())].0.to_owned(),
                 alias: None,
             };
             bound.extend(import.bound_names());
@@ -150,7 +193,7 @@ fn build(package: &str, raw: Vec<RawStmt>) -> Vec<Stmt> {
         }
         let stmt = match stmt {
             RawStmt::Import(target, form) => {
-                let target = MODULES[target].0.to_owned();
+                let target = modules[target].0.to_owned();
                 let import = match form {
                     RawImport::Plain => Import::Module {
                         target,
@@ -163,14 +206,14 @@ fn build(package: &str, raw: Vec<RawStmt>) -> Vec<Stmt> {
                     RawImport::From(name, alias) => Import::From {
                         level: 0,
                         module: target,
-                        names: vec![(ATTRS[name].to_owned(), alias.map(|a| ALIASES[a].to_owned()))],
+                        names: vec![(attrs[name].to_owned(), alias.map(|a| ALIASES[a].to_owned()))],
                     },
                     RawImport::Relative(name) => {
                         let (level, from) = relative(package, &target).unwrap_or((0, target));
                         Import::From {
                             level,
                             module: from,
-                            names: vec![(ATTRS[name].to_owned(), None)],
+                            names: vec![(attrs[name].to_owned(), None)],
                         }
                     }
                 };
@@ -221,12 +264,23 @@ fn build(package: &str, raw: Vec<RawStmt>) -> Vec<Stmt> {
 /// later, cycles (any module may import any other), failing modules,
 /// registrations into `reg`. Shrinks towards fewer, simpler statements.
 pub fn program() -> impl Strategy<Value = Program> {
-    let bodies = prop::collection::vec(prop::collection::vec(raw_stmt(false), 0..5), MODULES.len());
-    let imports = prop::collection::vec(raw_import(), 1..4);
-    let main = prop::collection::vec(raw_stmt(true), 1..8);
-    (bodies, imports, main).prop_map(|(bodies, imports, main)| {
+    program_of(Shape::PYTHON)
+}
+
+/// Random programs of `shape` (see [`program`]; with [`Shape::FLAT`] a
+/// `from` import of a name the module lacks is an `ImportError`, as there
+/// is no submodule to fall back to).
+pub fn program_of(shape: Shape) -> impl Strategy<Value = Program> {
+    let modules = shape.modules;
+    let bodies = prop::collection::vec(
+        prop::collection::vec(raw_stmt(shape, false), 0..5),
+        modules.len(),
+    );
+    let imports = prop::collection::vec(raw_import(shape), 1..4);
+    let main = prop::collection::vec(raw_stmt(shape, true), 1..8);
+    (bodies, imports, main).prop_map(move |(bodies, imports, main)| {
         let skeleton = Program {
-            modules: MODULES
+            modules: modules
                 .iter()
                 .map(|&(name, package)| ModuleSource {
                     name: name.to_owned(),
@@ -236,11 +290,11 @@ pub fn program() -> impl Strategy<Value = Program> {
                 .collect(),
             main: Vec::new(),
         };
-        let modules = MODULES
+        let modules = modules
             .iter()
             .zip(bodies)
             .map(|(&(name, package), raw)| {
-                let mut body = build(&skeleton.package_of(name), raw);
+                let mut body = build(shape, &skeleton.package_of(name), raw);
                 if name == REGISTRY {
                     body.insert(0, Stmt::NewRegistry);
                 }
@@ -253,7 +307,7 @@ pub fn program() -> impl Strategy<Value = Program> {
             .collect();
         Program {
             modules,
-            main: build("", imports.into_iter().chain(main).collect()),
+            main: build(shape, "", imports.into_iter().chain(main).collect()),
         }
     })
 }
@@ -261,11 +315,17 @@ pub fn program() -> impl Strategy<Value = Program> {
 /// Policies for the lazy run: mode `all`, with up to two opt-outs (target
 /// or importer, exact or `.*`) naming modules of [`MODULES`].
 pub fn policy() -> impl Strategy<Value = Policy> {
-    let rule = (0..MODULES.len(), any::<bool>(), any::<bool>());
-    prop::collection::vec(rule, 0..3).prop_map(|rules| {
+    policy_of(Shape::PYTHON)
+}
+
+/// Policies for the lazy run of programs of `shape` (see [`policy`]).
+pub fn policy_of(shape: Shape) -> impl Strategy<Value = Policy> {
+    let modules = shape.modules;
+    let rule = (0..modules.len(), any::<bool>(), any::<bool>());
+    prop::collection::vec(rule, 0..3).prop_map(move |rules| {
         let mut builder = Policy::builder().mode(Mode::All);
         for (module, importer, prefix) in rules {
-            let (name, package) = MODULES[module];
+            let (name, package) = modules[module];
             let pattern = if prefix && package {
                 format!("{name}.*")
             } else {
@@ -285,5 +345,10 @@ pub fn policy() -> impl Strategy<Value = Policy> {
 
 /// A program and a policy.
 pub fn case() -> impl Strategy<Value = Case> {
-    (program(), policy()).prop_map(|(program, policy)| Case { program, policy })
+    case_of(Shape::PYTHON)
+}
+
+/// A program of `shape` and a policy.
+pub fn case_of(shape: Shape) -> impl Strategy<Value = Case> {
+    (program_of(shape), policy_of(shape)).prop_map(|(program, policy)| Case { program, policy })
 }

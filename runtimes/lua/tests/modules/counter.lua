@@ -1,0 +1,2 @@
+counter_runs = counter_runs + 1
+return {value = 42}

@@ -1,0 +1,2 @@
+local b = require "cyc3_b"
+return {v = b.v}

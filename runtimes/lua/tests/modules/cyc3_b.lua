@@ -1,0 +1,2 @@
+local c = require "cyc3_c"
+return {v = c.v}

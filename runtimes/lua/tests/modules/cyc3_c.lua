@@ -1,0 +1,2 @@
+local a = require "cyc3_a"
+return {v = a.v}

@@ -1,0 +1,3 @@
+-- uses its own (pending) placeholder while loading
+local me = package.lazy.require "selfish"
+return {v = me.v}

@@ -21,6 +21,8 @@ echo "== instruction counts (callgrind; deterministic, so checked)"
 scripts/bench-instructions.sh --check
 echo "== fuzz (cargo-fuzz, AddressSanitizer; 60 s per target)"
 scripts/fuzz.sh 60
+echo "== CPython adaptor on CPython 3.13 (built from Debian's source, cached) and its wheels without a toolchain"
+runtimes/cpython/run-matrix.sh
 echo "== CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"
 runtimes/cpython-fork/run-tests.sh
 echo "== Lua 5.4 runtime (builds Lua 5.4.4 from Debian's source with lazy_bind; semantic tests, penlight eager vs lazy, benchmark smoke, conformance)"

@@ -50,7 +50,8 @@ fi
 
 mkdir -p "$build"
 log "configuring $build"
-(cd "$build" && "$src/configure" --quiet --prefix="$prefix" "${configure_args[@]}" \
+(cd "$build" && "$src/configure" --quiet --prefix="$prefix" --without-ensurepip \
+   "${configure_args[@]}" \
    > configure.log 2>&1) || { tail -n 30 "$build/configure.log" >&2; exit 1; }
 log "make -j2 in $build"
 if ! make -C "$build" -j2 > "$build/make.log" 2>&1; then

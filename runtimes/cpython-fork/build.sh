@@ -71,13 +71,7 @@ prepare_lazy_source() {
 }
 
 install_lazy_bind() {
-  log "building lazy_bind's static library"
-  # The CPython adaptor's build (runtimes/cpython/setup.py) uses this same
-  # target directory and profile, so in the test command the library is
-  # already built by the time the fork needs it.
-  local target=$root/target/cpython-adaptor
-  (cd "$root" && CARGO_TARGET_DIR=$target cargo build --release --lib --quiet)
-  "$root/scripts/install.sh" --no-build --from "$target/release" "$work/lazy_bind" >&2
+  "$root/scripts/install-static-lib.sh" "$work/lazy_bind"
 }
 
 configure_and_make() {

@@ -94,12 +94,7 @@ prepare_lazy_source() {
 }
 
 install_lazy_bind() {
-  log "building lazy_bind's static library"
-  # The same target directory and profile as the CPython runtimes, so in the
-  # test command the library is already built by the time Lua needs it.
-  local target=$root/target/cpython-adaptor
-  (cd "$root" && CARGO_TARGET_DIR=$target cargo build --release --lib --quiet)
-  "$root/scripts/install.sh" --no-build --from "$target/release" "$work/lazy_bind" >&2
+  "$root/scripts/install-static-lib.sh" "$work/lazy_bind"
 }
 
 build() {

@@ -9,33 +9,39 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each step's start prints the time since the run began, so a slow step shows
+# in CI's log (the budget is 45 minutes from scratch).
+started=$SECONDS
+step() { echo "== [$((SECONDS - started)) s] $*"; }
+
+step "install test dependencies"
 scripts/install-test-deps.sh
 
-echo "== cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
+step "cargo clippy"
 cargo clippy --all-targets --all-features -- -D warnings
-echo "== cargo test"
+step "cargo test"
 cargo test --workspace --all-features
-echo "== instruction counts (callgrind; deterministic, so checked)"
+step "instruction counts (callgrind; deterministic, so checked)"
 scripts/bench-instructions.sh --check
-echo "== fuzz (cargo-fuzz, AddressSanitizer; 60 s per target)"
+step "fuzz (cargo-fuzz, AddressSanitizer; 60 s per target)"
 scripts/fuzz.sh 60
-echo "== CPython adaptor on CPython 3.13 (built from Debian's source, cached) and its wheels without a toolchain"
+step "CPython adaptor on CPython 3.13 (built from Debian's source, cached) and its wheels without a toolchain"
 runtimes/cpython/run-matrix.sh
-echo "== CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"
+step "CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"
 runtimes/cpython-fork/run-tests.sh
-echo "== Lua 5.4 runtime (builds Lua 5.4.4 from Debian's source with lazy_bind; semantic tests, penlight eager vs lazy, benchmark smoke, conformance)"
+step "Lua 5.4 runtime (builds Lua 5.4.4 from Debian's source with lazy_bind; semantic tests, penlight eager vs lazy, benchmark smoke, conformance)"
 runtimes/lua/run-tests.sh
-echo "== real programs: CPython's regression suite, eager vs lazy (benches/compat.py, CI subsets)"
+step "real programs: CPython's regression suite, eager vs lazy (benches/compat.py, CI subsets)"
 python3 benches/compat.py fork --subset ci --fail-stale
 python3 benches/compat.py adaptor --subset ci --fail-stale
-echo "== real programs: PyPI projects' pytest + hypothesis suites, eager vs lazy (benches/compat_pypi.py)"
+step "real programs: PyPI projects' pytest + hypothesis suites, eager vs lazy (benches/compat_pypi.py)"
 python3 benches/compat_pypi.py fork --fail-stale
 python3 benches/compat_pypi.py adaptor --fail-stale
-echo "== real programs: a Jupyter kernel (benches/kernel_startup.py --smoke)"
+step "real programs: a Jupyter kernel (benches/kernel_startup.py --smoke)"
 python3 benches/kernel_startup.py --smoke
-echo "== real programs: a PyTorch + transformers training entry point (benches/ml_ttfb.py --smoke)"
+step "real programs: a PyTorch + transformers training entry point (benches/ml_ttfb.py --smoke)"
 # It installs about 6 GB of wheels into target/ml/site (once).
 free_gb=$(df -Pk target | awk 'NR == 2 { print int($4 / 1048576) }')
 if [ "$free_gb" -ge 10 ]; then
@@ -43,7 +49,7 @@ if [ "$free_gb" -ge 10 ]; then
 else
   echo "SKIPPED: only ${free_gb} GB free under target/, the ML smoke test needs 10" >&2
 fi
-echo "== cargo miri test (engine core; scaled down with cfg!(miri))"
+step "cargo miri test (engine core; scaled down with cfg!(miri))"
 # Not under Miri: the C/C++ and CPython tests (other processes and foreign
 # code), the fork test (Miri cannot fork), the native tests (dlopen), the
 # header check, the allocation-counting memory test, and the safe-code
@@ -53,3 +59,4 @@ echo "== cargo miri test (engine core; scaled down with cfg!(miri))"
 #   cargo +nightly miri test --test engine_concurrency
 cargo +nightly miri test --lib --test engine_basics --test engine_model
 cargo +nightly miri test --test engine_concurrency -- resolver_runs_once_per_entry
+step "done"

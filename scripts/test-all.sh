@@ -27,7 +27,7 @@ step "instruction counts (callgrind; deterministic, so checked)"
 scripts/bench-instructions.sh --check
 step "fuzz (cargo-fuzz, AddressSanitizer; 60 s per target)"
 scripts/fuzz.sh 60
-step "CPython adaptor on CPython 3.13 (built from Debian's source, cached) and its wheels without a toolchain"
+step "CPython adaptor on CPython 3.13 and free-threaded 3.13t (built from source, cached) and its wheels without a toolchain"
 runtimes/cpython/run-matrix.sh
 step "CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"
 runtimes/cpython-fork/run-tests.sh

@@ -8,7 +8,7 @@
 #   1. download the Debian source package with scripts/debian-source.sh
 #      (adds a deb-src entry for bookworm main to apt if there is none; needs
 #      root or sudo, like the build deps);
-#   2. unpack it with dpkg-source -x (Debian's patches applied) into
+#   2. unpack it with scripts/debian-unpack.sh (Debian's patches applied) into
 #      target/cpython-fork/src-vanilla;
 #   3. make target/cpython-fork/src-lazy = src-vanilla + overlay/ (our new
 #      files) + runtimes/cpython-common/lazy_bind_cpython.h (the glue shared
@@ -42,15 +42,7 @@ fetch_source() {
 }
 
 unpack_source() {
-  [ -f "$work/src-vanilla/.unpacked" ] && return
-  log "unpacking with dpkg-source -x"
-  rm -rf "$work/src-vanilla" "$work/src-vanilla.tmp"
-  # Without Debian's keyring dpkg-source cannot check the signature and says
-  # so; apt already checked the files against the signed Sources index.
-  dpkg-source -q -x "$work/download/python3.11_$version.dsc" "$work/src-vanilla.tmp" \
-    > "$work/dpkg-source.log" 2>&1 || { cat "$work/dpkg-source.log" >&2; exit 1; }
-  touch "$work/src-vanilla.tmp/.unpacked"
-  mv "$work/src-vanilla.tmp" "$work/src-vanilla"
+  "$root/scripts/debian-unpack.sh" "$work/download/python3.11_$version.dsc" "$work/src-vanilla"
 }
 
 prepare_lazy_source() {

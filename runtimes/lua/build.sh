@@ -8,7 +8,7 @@
 # Steps, each skipped when its result is already there and up to date:
 #   1. download the Debian source package with scripts/debian-source.sh
 #      (adds a deb-src entry for bookworm main to apt if there is none);
-#   2. unpack it with dpkg-source -x (Debian's patches applied) into
+#   2. unpack it with scripts/debian-unpack.sh (Debian's patches applied) into
 #      target/lua/src-vanilla;
 #   3. make target/lua/src-lazy = src-vanilla/src + overlay/ (lazy_lua.c)
 #      + loadlib.patch (the short hooks in loadlib.c), copying only files
@@ -56,18 +56,12 @@ fetch_source() {
 }
 
 unpack_source() {
-  [ -f "$work/src-vanilla/.unpacked" ] && return
-  log "unpacking with dpkg-source -x"
-  rm -rf "$work/src-vanilla" "$work/src-vanilla.tmp"
-  dpkg-source -q -x "$work/download/lua5.4_$version.dsc" "$work/src-vanilla.tmp" \
-    > "$work/dpkg-source.log" 2>&1 || { cat "$work/dpkg-source.log" >&2; exit 1; }
+  "$root/scripts/debian-unpack.sh" "$work/download/lua5.4_$version.dsc" "$work/src-vanilla"
   # Debian's build generates this header (luaconf.h includes it).
-  local multiarch
+  local header=$work/src-vanilla/src/lua5.4-deb-multiarch.h multiarch
+  [ -f "$header" ] && return
   multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
-  printf '#define DEB_HOST_MULTIARCH "%s"\n' "$multiarch" \
-    > "$work/src-vanilla.tmp/src/lua5.4-deb-multiarch.h"
-  touch "$work/src-vanilla.tmp/.unpacked"
-  mv "$work/src-vanilla.tmp" "$work/src-vanilla"
+  printf '#define DEB_HOST_MULTIARCH "%s"\n' "$multiarch" > "$header"
 }
 
 # Copies files of $1 over $2 where they differ, removing files $1 lacks.

@@ -269,6 +269,18 @@ static PyObject *LazyModule_repr(PyObject *self) {
   if (!parts_of(self, &state, &globals)) {
     return PyErr_Occurred() ? NULL : PyModule_Type.tp_repr(self);
   }
+  /* A placeholder that stays one after its resolution (see adopt) shows the
+   * module's repr; peeking never resolves. */
+  lazy_bind_state where;
+  void *value = NULL;
+  if (lazy_bind_peek(adaptor_engine, state->handle, &where, &value, NULL, NULL) == LAZY_BIND_OK &&
+      where == LAZY_BIND_STATE_RESOLVED) {
+    /* The engine keeps the value while the handle lives: the state holds it. */
+    PyObject *real = Py_NewRef((PyObject *)value);
+    PyObject *text = PyObject_Repr(real);
+    Py_DECREF(real);
+    return text;
+  }
   return PyUnicode_FromFormat("<lazy module %R (not imported yet)>", state->name);
 }
 

@@ -110,6 +110,10 @@ struct State {
     /// Set by a lazy resolution that met its own import in progress and
     /// handed out the partial module instead (see [`World::cycle_fallback`]).
     fell_back: bool,
+    /// Set when a binding used during its own resolution handed out the
+    /// partial module (see [`World::partial_module_on_reentry`]): the name
+    /// stays bound to the binding, whose outcome is the outer resolution's.
+    handed_out_partial: bool,
     trace: Vec<Event>,
     next_namespace: u64,
 }
@@ -154,6 +158,18 @@ impl World {
             Some((module, true)) => Some(Arc::clone(module)),
             _ => None,
         }
+    }
+
+    /// Under [`Semantics::partial_module_on_reentry`], for a binding used
+    /// while it resolves: the partial module `name` from `sys.modules`, if
+    /// any. The binding is not resolved by it (the name using it is not
+    /// rebound): if the module's body then fails, the binding is pending
+    /// again and its next use imports the module anew.
+    pub(crate) fn partial_module_on_reentry(&self, name: &str) -> Option<Value> {
+        let mut state = lock(&self.state);
+        let module = Arc::clone(&state.modules.get(name)?.0);
+        state.handed_out_partial = true;
+        Some(Value::Module(module))
     }
 
     pub(crate) fn sys_module(&self, name: &str) -> Option<Arc<ModuleObject>> {
@@ -260,10 +276,20 @@ impl World {
     ) -> Result<(Option<Value>, bool), ErrorKind> {
         match module.get(name) {
             Some(Value::Lazy(handle)) => {
-                lock(&self.state).fell_back = false;
+                {
+                    let mut state = lock(&self.state);
+                    state.fell_back = false;
+                    state.handed_out_partial = false;
+                }
                 let value = backend.resolve(self, handle)?;
-                let fell_back = std::mem::take(&mut lock(&self.state).fell_back);
-                if !fell_back {
+                let (fell_back, handed_out_partial) = {
+                    let mut state = lock(&self.state);
+                    (
+                        std::mem::take(&mut state.fell_back),
+                        std::mem::take(&mut state.handed_out_partial),
+                    )
+                };
+                if !fell_back && !handed_out_partial {
                     module.rebind(name, handle, value.clone());
                 }
                 Ok((Some(value), fell_back))

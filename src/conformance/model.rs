@@ -34,6 +34,16 @@ struct Thunk {
     state: State,
 }
 
+impl Thunk {
+    /// The module this thunk is importing now, if it is resolving one.
+    fn resolving_module(&self) -> Option<&String> {
+        match (&self.state, &self.target) {
+            (State::Resolving, Target::Module(name) | Target::Package { top: name }) => Some(name),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Thunks {
     list: Vec<Thunk>,
@@ -238,15 +248,26 @@ impl Backend for Model {
         }
         {
             let mut thunks = self.lock();
+            // One placeholder per module: any binding of a module whose
+            // resolution is in progress is that resolution's placeholder.
+            let reentered = match &thunks.list[index].target {
+                Target::Module(name) | Target::Package { top: name }
+                    if world.semantics().partial_module_on_reentry =>
+                {
+                    thunks
+                        .list
+                        .iter()
+                        .any(|other| other.resolving_module() == Some(name))
+                        .then_some(name)
+                }
+                _ => None,
+            };
+            if let Some(partial) = reentered.and_then(|name| world.partial_module_on_reentry(name))
+            {
+                return Ok(partial);
+            }
             let thunk = &mut thunks.list[index];
             if matches!(thunk.state, State::Resolving) {
-                if let (true, Target::Module(name) | Target::Package { top: name }) =
-                    (world.semantics().partial_module_on_reentry, &thunk.target)
-                {
-                    if let Some(module) = world.sys_module(name) {
-                        return Ok(Value::Module(module));
-                    }
-                }
                 return Err(ErrorKind::Cycle);
             }
             thunk.state = State::Resolving;
@@ -297,13 +318,15 @@ pub struct Semantics {
     /// such an import, so that it later sees the finished module, or
     /// imports it again if its body failed.
     pub bind_loaded_modules: bool,
-    /// Whether using a lazy binding of a module during that module's own
-    /// resolution (its body, on this thread, needs it) reads the partial
-    /// module from `sys.modules` instead of raising a cycle error. A Lua
-    /// runtime has one placeholder per module, so every binding of it is
-    /// that one; it hands out a module that stored itself in
-    /// `package.loaded` before its body finished, as the stock `require`
-    /// does for a circular require.
+    /// Whether using any lazy binding of a module during that module's own
+    /// lazy resolution (its body, on this thread, needs it) reads the
+    /// partial module from `sys.modules` instead of raising a cycle error
+    /// or importing it. A Lua runtime has one placeholder per module, so
+    /// every binding of it is the one being resolved; it hands out a module
+    /// that stored itself in `package.loaded` before its body finished, as
+    /// the stock `require` does for a circular require. The binding used so
+    /// is not resolved by that: if the body fails, its next use loads the
+    /// module again.
     pub partial_module_on_reentry: bool,
 }
 

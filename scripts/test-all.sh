@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of lazy_bind: formatting, lints, the Rust, C, C++ and
 # CPython adaptor tests (all driven by `cargo test`), the instruction-count
-# ceilings, the fuzz targets (60 s each), the CPython fork's
-# tests (it builds the fork), real programs under both runtimes (CPython's
+# ceilings, the fuzz targets (20 s each; `scripts/fuzz.sh 600` for a long
+# run), the adaptor on CPython 3.13 and 3.13t (built from source), the
+# CPython fork's tests (it builds the fork), the Lua runtime, real programs under both runtimes (CPython's
 # regression suite and PyPI projects' suites eager vs lazy, a Jupyter
 # kernel, a PyTorch training entry point), then Miri on the engine's unsafe
 # core. This is the README's test command and what CI runs.
@@ -25,8 +26,8 @@ step "cargo test"
 cargo test --workspace --all-features
 step "instruction counts (callgrind; deterministic, so checked)"
 scripts/bench-instructions.sh --check
-step "fuzz (cargo-fuzz, AddressSanitizer; 60 s per target)"
-scripts/fuzz.sh 60
+step "fuzz (cargo-fuzz, AddressSanitizer; 20 s per target)"
+scripts/fuzz.sh 20
 step "CPython adaptor on CPython 3.13 and free-threaded 3.13t (built from source, cached) and its wheels without a toolchain"
 runtimes/cpython/run-matrix.sh
 step "CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"

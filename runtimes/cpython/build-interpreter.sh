@@ -32,7 +32,7 @@ suite=trixie package=python3.13 version=3.13.5-2+deb13u5 series=3.13
 src=$work/src-${version%%-*}-upstream build=$work/build-$flavour prefix=$work/$flavour
 python=$prefix/bin/python$series
 [ "$flavour" = 3.13t ] && python=${python}t
-built_from="$version upstream"
+built_from="$version upstream, no test modules"
 log() { echo "build-interpreter $flavour: $*" >&2; }
 
 if [ -x "$python" ] && [ "$(cat "$prefix/.built-from" 2>/dev/null)" = "$built_from" ]; then
@@ -55,7 +55,11 @@ fi
 
 mkdir -p "$build"
 log "configuring $build"
+# No test modules: CPython's own test suite and its _test* extensions are not
+# used here, and installing (and byte-compiling) Lib/test is a large part of
+# `make install`.
 (cd "$build" && "$src/configure" --quiet --prefix="$prefix" --without-ensurepip \
+   --disable-test-modules \
    "${configure_args[@]}" \
    > configure.log 2>&1) || { tail -n 30 "$build/configure.log" >&2; exit 1; }
 log "make -j2 in $build"

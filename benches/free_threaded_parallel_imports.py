@@ -17,18 +17,20 @@ body defines classes and builds a table, so its cost is Python code
 running, not file system work). The trees share no module, not even from
 the standard library, and are byte-compiled before the runs.
 
-A run is one fresh process, `python -m lazy_bind driver.py THREADS`:
+A run is one fresh process, `python -m lazy_bind driver.py THREADS lazy`:
 `import ft_tree_a, ft_tree_b` binds two placeholders; then either one
 thread calls `ft_tree_a.total()` and `ft_tree_b.total()` (THREADS=1), or
 two threads, released together, call one each (THREADS=2). Each total()
 touches its children, so the first touch resolves the whole tree lazily
 through the engine. The driver times that phase with perf_counter_ns and
 checks that every module body ran exactly once and both totals are right.
-Rows alternate between one and two threads; the ratio is median(one
-thread) / median(two threads): the throughput gained by the second thread
-(2.0 at most on 2 cores). Goal (issue 16): >= 1.6x on 3.13t; the GIL
-build's ratio is printed beside it (about 1.0 is expected: the GIL runs one
-module body at a time).
+The baseline, `python driver.py THREADS eager`, imports the trees the
+same way with `importlib.import_module` in the threads (plain CPython, no
+lazy_bind): the parallelism the interpreter itself allows. Runs of the four
+cells alternate; a ratio is median(one thread) / median(two threads), the
+throughput gained by the second thread (2.0 at most on 2 cores). Goal
+(issue 16): >= 1.6x lazily on 3.13t; the GIL build's ratios are printed
+beside it (about 1.0 is expected: the GIL runs one module body at a time).
 """
 import argparse
 import json
@@ -45,25 +47,33 @@ FLAVOURS = ["3.13t", "3.13"]
 GOAL = 1.6
 
 DRIVER = '''
-import json, sys, threading, time
-import ft_tree_a, ft_tree_b
+import importlib, json, sys, threading, time
+
+threads, lazy = int(sys.argv[1]), sys.argv[2] == "lazy"
+if lazy:
+    import ft_tree_a, ft_tree_b
+
+
+def tree(name):
+    """The tree's placeholder (lazy) or its import, done in this thread."""
+    return globals()[name] if lazy else importlib.import_module(name)
+
 
 def main():
-    threads = int(sys.argv[1])
     barrier = threading.Barrier(threads + 1)
     totals = {}
     failures = []
 
-    def touch(trees):
+    def touch(names):
         barrier.wait()
         try:
-            for tree in trees:
-                totals[tree.__name__] = tree.total()
+            for name in names:
+                totals[name] = tree(name).total()
         except BaseException as error:
             failures.append(repr(error))
 
-    work = [[ft_tree_a, ft_tree_b]] if threads == 1 else [[ft_tree_a], [ft_tree_b]]
-    workers = [threading.Thread(target=touch, args=(trees,)) for trees in work]
+    work = [["ft_tree_a", "ft_tree_b"]] if threads == 1 else [["ft_tree_a"], ["ft_tree_b"]]
+    workers = [threading.Thread(target=touch, args=(names,)) for names in work]
     for worker in workers:
         worker.start()
     barrier.wait()
@@ -78,6 +88,7 @@ def main():
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     result = {"ns": elapsed, "gil": gil, "totals": totals, "runs": runs, "failures": failures}
     print("RESULT " + json.dumps(result))
+
 
 main()
 '''
@@ -168,10 +179,12 @@ def venv_with_adaptor(base, flavour):
     return str(python)
 
 
-def run_once(python, trees, threads, expected, modules):
+def run_once(python, trees, threads, lazy, expected, modules):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAZY_BIND", "PYTHON"))}
     env["PYTHONPATH"] = str(trees)
-    proc = subprocess.run([python, "-m", "lazy_bind", str(trees / "driver.py"), str(threads)],
+    launcher = ["-m", "lazy_bind"] if lazy else []
+    mode = "lazy" if lazy else "eager"
+    proc = subprocess.run([python, *launcher, str(trees / "driver.py"), str(threads), mode],
                           env=env, cwd=trees, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=120)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
@@ -180,7 +193,7 @@ def run_once(python, trees, threads, expected, modules):
                  f"{proc.stdout}{proc.stderr}")
     result = json.loads(lines[0][len("RESULT "):])
     if result["failures"] or result["totals"] != expected:
-        sys.exit(f"free_threaded_parallel_imports: wrong result with {threads} threads: "
+        sys.exit(f"free_threaded_parallel_imports: wrong result ({mode}, {threads} threads): "
                  f"totals {result['totals']}, expected {expected}, failures {result['failures']}")
     runs = result["runs"]
     bad = {name: n for name, n in runs.items() if n != 1}
@@ -207,23 +220,27 @@ def main():
     for flavour in args.flavour or FLAVOURS:
         python = venv_with_adaptor(interpreter(flavour), flavour)
         subprocess.run([python, "-m", "compileall", "-q", str(trees)], check=True)
-        times = {1: [], 2: []}
+        times = {(lazy, threads): [] for lazy in (True, False) for threads in (1, 2)}
         gil = None
         for _ in range(runs):
-            for threads in (1, 2):
-                ms, gil = run_once(python, trees, threads, expected, args.modules)
-                times[threads].append(ms)
-        one, two = statistics.median(times[1]), statistics.median(times[2])
-        rows.append((flavour, gil, one, two, one / two))
+            for lazy, threads in times:
+                ms, gil = run_once(python, trees, threads, lazy, expected, args.modules)
+                times[lazy, threads].append(ms)
+        median = {key: statistics.median(values) for key, values in times.items()}
+        rows.append((flavour, gil, median))
     print(f"free_threaded_parallel_imports: 2 trees x {args.modules} modules, "
-          f"median of {runs} runs per row, {os.cpu_count()} CPUs")
-    print("| build | GIL | one thread, both trees | two threads, one tree each | ratio |")
-    print("|---|---|---|---|---|")
-    for flavour, gil, one, two, ratio in rows:
-        print(f"| {flavour} | {'on' if gil else 'off'} | {one:.1f} ms | {two:.1f} ms | {ratio:.2f}x |")
+          f"median of {runs} runs per cell, {os.cpu_count()} CPUs")
+    print("| build | GIL | lazy: one thread | lazy: two threads | lazy ratio "
+          "| eager importlib: one thread | two threads | eager ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for flavour, gil, m in rows:
+        print(f"| {flavour} | {'on' if gil else 'off'} | {m[True, 1]:.1f} ms | {m[True, 2]:.1f} ms "
+              f"| {m[True, 1] / m[True, 2]:.2f}x | {m[False, 1]:.1f} ms | {m[False, 2]:.1f} ms "
+              f"| {m[False, 1] / m[False, 2]:.2f}x |")
     if not args.smoke:
-        for flavour, gil, _, _, ratio in rows:
+        for flavour, gil, m in rows:
             if not gil:
+                ratio = m[True, 1] / m[True, 2]
                 verdict = "met" if ratio >= GOAL else "NOT met"
                 print(f"goal >= {GOAL}x on {flavour}: {verdict} ({ratio:.2f}x)")
 

@@ -124,17 +124,12 @@ class Search:
 
 def parse(argv):
     """The options and the program (after ``--``)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m lazy_bind bisect",
-        description="Find the fewest eager-target/eager-importer rules that make COMMAND end "
-                    "lazily as it ends eagerly.",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
-        usage="%(prog)s [options] -- (script.py | -m MODULE | -c CODE) [args]")
-    parser.add_argument("--python", default=sys.executable,
-                        help="the interpreter: one with the lazy_bind package, or a lazy_bind "
-                             "fork (default: this one)")
-    parser.add_argument("--policy", metavar="FILE",
-                        help="a policy file the found rules are added to")
+    parser = _runs.tool_parser(
+        "bisect",
+        "Find the fewest eager-target/eager-importer rules that make COMMAND end "
+        "lazily as it ends eagerly.",
+        "a policy file the found rules are added to", timeout=120.0,
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", metavar="FILE", help="write the policy here (default: stdout)")
     parser.add_argument("--compare-output", action="store_true",
                         help="also compare standard output, not only the exit status")
@@ -143,12 +138,7 @@ def parse(argv):
                              "make more imports eager than needed")
     parser.add_argument("--budget", type=int, default=200, metavar="N",
                         help="at most N runs in all (default 200)")
-    parser.add_argument("--timeout", type=float, default=120.0, metavar="S",
-                        help="seconds each run may take (default 120)")
-    options, command = _runs.split_command(argv)
-    args = parser.parse_args(options)
-    if not command:
-        parser.error("give the program after --")
+    args, command = _runs.parse_tool_args(parser, argv)
     if args.budget < 5:
         parser.error("--budget must be at least 5 (4 reference runs and one more)")
     return args, command

@@ -12,7 +12,6 @@ The options are parsed with argparse: the tools are not on a program's
 start-up path.
 """
 
-import argparse
 import collections
 import json
 import statistics
@@ -46,17 +45,13 @@ class Measure:
 
 def parse(argv):
     """The options and the program (after ``--``)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m lazy_bind check",
-        description="Fail when a program's lazy start-up resolves more imports, or spends more "
-                    "import time, than a budget or a recorded baseline.",
-        usage="%(prog)s [options] -- (script.py | -m MODULE | -c CODE) [args]",
+    parser = _runs.tool_parser(
+        "check",
+        "Fail when a program's lazy start-up resolves more imports, or spends more "
+        "import time, than a budget or a recorded baseline.",
+        "a policy file to run under", timeout=120.0,
         epilog=f"exit status: {WITHIN} within budget, {OVER} over budget, {USAGE} bad usage, "
                f"{NOT_FOUND} no such interpreter or script, {COMMAND_FAILS} the program fails")
-    parser.add_argument("--python", default=sys.executable,
-                        help="the interpreter: one with the lazy_bind package, or a lazy_bind "
-                             "fork (default: this one)")
-    parser.add_argument("--policy", metavar="FILE", help="a policy file to run under")
     parser.add_argument("--max-resolved", type=int, metavar="N",
                         help="fail if more than N deferred imports are resolved")
     parser.add_argument("--max-ms", type=float, metavar="T",
@@ -69,12 +64,7 @@ def parse(argv):
                         help="import time allowed over the baseline's, in percent (default 25)")
     parser.add_argument("--runs", type=int, default=3, metavar="R",
                         help="runs to take the median import time of (default 3)")
-    parser.add_argument("--timeout", type=float, default=120.0, metavar="S",
-                        help="seconds each run may take (default 120)")
-    options, command = _runs.split_command(argv)
-    args = parser.parse_args(options)
-    if not command:
-        parser.error("give the program after --")
+    args, command = _runs.parse_tool_args(parser, argv)
     if args.write_baseline and not args.baseline:
         parser.error("--write-baseline needs --baseline FILE")
     if args.max_resolved is None and args.max_ms is None and not args.baseline:

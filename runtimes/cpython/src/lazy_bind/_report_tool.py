@@ -13,7 +13,6 @@ The options are parsed with argparse: the tools are not on a program's
 start-up path.
 """
 
-import argparse
 import shlex
 import sys
 
@@ -24,23 +23,13 @@ NOT_FOUND = 3
 
 def parse(argv):
     """The options and the program (after ``--``)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m lazy_bind report",
-        description="Run a program lazily and write its HTML report.",
-        usage="%(prog)s --html FILE [options] -- (script.py | -m MODULE | -c CODE) [args]")
+    parser = _runs.tool_parser(
+        "report", "Run a program lazily and write its HTML report.",
+        "a policy file to run under", timeout=600.0, usage="--html FILE [options]")
     parser.add_argument("--html", required=True, metavar="FILE", help="write the report here")
-    parser.add_argument("--python", default=sys.executable,
-                        help="the interpreter: one with the lazy_bind package, or a lazy_bind "
-                             "fork (default: this one)")
-    parser.add_argument("--policy", metavar="FILE", help="a policy file to run under")
     parser.add_argument("--no-eager", action="store_true",
                         help="skip the eager run (the eager costs are then unknown)")
-    parser.add_argument("--timeout", type=float, default=600.0, metavar="S",
-                        help="seconds each run may take (default 600)")
-    options, command = _runs.split_command(argv)
-    args = parser.parse_args(options)
-    if not command:
-        parser.error("give the program after --")
+    args, command = _runs.parse_tool_args(parser, argv)
     return args, command
 
 

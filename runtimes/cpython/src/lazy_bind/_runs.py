@@ -16,11 +16,13 @@ the plain ``PYTHON ...`` (``-X lazy_imports=none`` under the fork). Each run
 is a fresh process group, killed whole when its time is up.
 """
 
+import argparse
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -167,3 +169,29 @@ def split_command(argv):
         return list(argv), []
     at = argv.index("--")
     return list(argv[:at]), list(argv[at + 1:])
+
+
+def tool_parser(tool, description, policy_help, timeout, usage="[options]", **kwargs):
+    """An argparse parser for ``python -m lazy_bind TOOL`` with the options
+    every tool has: ``--python``, ``--policy FILE`` (``policy_help``) and
+    ``--timeout S`` (default ``timeout`` seconds per run)."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m lazy_bind {tool}", description=description,
+        usage=f"%(prog)s {usage} -- (script.py | -m MODULE | -c CODE) [args]", **kwargs)
+    parser.add_argument("--python", default=sys.executable,
+                        help="the interpreter: one with the lazy_bind package, or a lazy_bind "
+                             "fork (default: this one)")
+    parser.add_argument("--policy", metavar="FILE", help=policy_help)
+    parser.add_argument("--timeout", type=float, default=timeout, metavar="S",
+                        help=f"seconds each run may take (default {timeout:g})")
+    return parser
+
+
+def parse_tool_args(parser, argv):
+    """Parses the tool's options before ``--`` with ``parser`` and returns
+    (options, program); no program after ``--`` is a usage error."""
+    options, command = split_command(argv)
+    args = parser.parse_args(options)
+    if not command:
+        parser.error("give the program after --")
+    return args, command

@@ -110,6 +110,9 @@ struct State {
     /// Set by a lazy resolution that met its own import in progress and
     /// handed out the partial module instead (see [`World::cycle_fallback`]).
     fell_back: bool,
+    /// Under [`Semantics::partial_module_on_reentry`]: the modules that
+    /// `from` imports are loading through their placeholder, innermost last.
+    from_loads: Vec<String>,
     /// Set when a binding used during its own resolution handed out the
     /// partial module (see [`World::partial_module_on_reentry`]): the name
     /// stays bound to the binding, whose outcome is the outer resolution's.
@@ -512,13 +515,29 @@ impl World {
                 !self.semantics.bind_loaded_modules || self.sys_module(spec.target()).is_none()
             }
         };
-        if deferrable && self.policy.decide(&query).is_defer() {
+        let decision = self.policy.decide(&query);
+        if deferrable && decision.is_defer() {
             for (name, handle) in backend.defer(self, module, &spec) {
                 module.set(&name, Value::Lazy(handle));
             }
             return Ok(());
         }
-        self.eager_import(backend, module, import, spec.target())
+        let through_placeholder = matches!(import, Import::From { .. })
+            && self.semantics.partial_module_on_reentry
+            && decision.is_defer();
+        if !through_placeholder {
+            return self.eager_import(backend, module, import, spec.target());
+        }
+        lock(&self.state).from_loads.push(spec.target().to_owned());
+        let result = self.eager_import(backend, module, import, spec.target());
+        lock(&self.state).from_loads.pop();
+        result
+    }
+
+    /// Whether a `from` import is loading `name` through its placeholder
+    /// (see [`Semantics::partial_module_on_reentry`]).
+    pub(crate) fn loading_through_placeholder(&self, name: &str) -> bool {
+        lock(&self.state).from_loads.iter().any(|n| n == name)
     }
 
     /// CPython 3.11's eager import statement.

@@ -254,11 +254,12 @@ impl Backend for Model {
                 Target::Module(name) | Target::Package { top: name }
                     if world.semantics().partial_module_on_reentry =>
                 {
-                    thunks
-                        .list
-                        .iter()
-                        .any(|other| other.resolving_module() == Some(name))
-                        .then_some(name)
+                    (world.loading_through_placeholder(name)
+                        || thunks
+                            .list
+                            .iter()
+                            .any(|other| other.resolving_module() == Some(name)))
+                    .then_some(name)
                 }
                 _ => None,
             };
@@ -326,7 +327,10 @@ pub struct Semantics {
     /// that stored itself in `package.loaded` before its body finished, as
     /// the stock `require` does for a circular require. The binding used so
     /// is not resolved by that: if the body fails, its next use loads the
-    /// module again.
+    /// module again. A `from` import the policy defers, where the runtime
+    /// cannot ([`Semantics::defer_from_imports`] false), loads its module
+    /// through that placeholder too (`require` returns it and the field read
+    /// resolves it), so the module's other bindings see that load as theirs.
     pub partial_module_on_reentry: bool,
 }
 

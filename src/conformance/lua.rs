@@ -24,10 +24,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::harness::ConformanceRuntime;
 use super::model::Semantics;
+use super::process;
 use super::program::{function_label, label, Expr, Import, ModuleSource, Program, Stmt, MAIN};
 use super::trace::Trace;
 use crate::policy::{Policy, ENV_VAR};
@@ -265,8 +265,6 @@ pub struct LuaRuntime {
     scratch: PathBuf,
 }
 
-static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
-
 impl LuaRuntime {
     /// The interpreter at `lua` (the lazy_bind Lua of `runtimes/lua`, or a
     /// stock Lua 5.4 for eager runs only).
@@ -289,13 +287,10 @@ impl ConformanceRuntime for LuaRuntime {
     }
 
     fn run(&mut self, program: &Program, policy: &Policy) -> Result<Trace, String> {
-        // Relaxed: the counter only has to hand out distinct numbers.
-        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
-        let dir = self
-            .scratch
-            .join(format!("program-{}-{n}", std::process::id()));
+        let dir = process::program_dir(&self.scratch);
         write_lua(program, &dir).map_err(|e| format!("writing {}: {e}", dir.display()))?;
-        let output = Command::new(&self.lua)
+        let mut command = Command::new(&self.lua);
+        command
             .arg("main.lua")
             .current_dir(&dir)
             .env("LUA_PATH", "./?.lua")
@@ -304,22 +299,7 @@ impl ConformanceRuntime for LuaRuntime {
             .env_remove("LUA_LAZY")
             .env_remove("LUA_INIT")
             .env_remove("LUA_LAZY_REPORT")
-            .env_remove("LUA_LAZY_TRACE")
-            .output()
-            .map_err(|e| format!("running {}: {e}", self.lua.display()))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
-            return Err(format!(
-                "{} in {} exited with {}:\n{}\n{}",
-                self.lua.display(),
-                dir.display(),
-                output.status,
-                stdout,
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        let trace = Trace::parse(&stdout).map_err(|e| e.to_string())?;
-        fs::remove_dir_all(&dir).map_err(|e| format!("removing {}: {e}", dir.display()))?;
-        Ok(trace)
+            .env_remove("LUA_LAZY_TRACE");
+        process::trace_of(&mut command, &self.lua.display().to_string(), &dir)
     }
 }

@@ -26,6 +26,7 @@ mod harness;
 mod interp;
 mod lua;
 mod model;
+mod process;
 mod program;
 mod python;
 mod strategy;

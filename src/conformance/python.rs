@@ -5,10 +5,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::harness::ConformanceRuntime;
 use super::model::Semantics;
+use super::process;
 use super::program::{module_source, write_stmt, Program, MAIN};
 use super::trace::Trace;
 use crate::policy::{Policy, ENV_VAR};
@@ -137,8 +137,6 @@ pub struct PythonRuntime {
     semantics: Semantics,
 }
 
-static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
-
 impl PythonRuntime {
     /// `python main.py`: CPython's eager meaning; the policy is not passed.
     pub fn eager(python: &str, scratch: impl Into<PathBuf>) -> Self {
@@ -175,11 +173,7 @@ impl ConformanceRuntime for PythonRuntime {
     }
 
     fn run(&mut self, program: &Program, policy: &Policy) -> Result<Trace, String> {
-        // Relaxed: the counter only has to hand out distinct numbers.
-        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
-        let dir = self
-            .scratch
-            .join(format!("program-{}-{n}", std::process::id()));
+        let dir = process::program_dir(&self.scratch);
         write_python(program, &dir).map_err(|e| format!("writing {}: {e}", dir.display()))?;
         let mut command = Command::new(&self.command[0]);
         command
@@ -192,22 +186,6 @@ impl ConformanceRuntime for PythonRuntime {
         } else {
             command.env_remove(ENV_VAR);
         }
-        let output = command
-            .output()
-            .map_err(|e| format!("running {:?}: {e}", self.command))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
-            return Err(format!(
-                "{:?} in {} exited with {}:\n{}\n{}",
-                self.command,
-                dir.display(),
-                output.status,
-                stdout,
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        let trace = Trace::parse(&stdout).map_err(|e| e.to_string())?;
-        fs::remove_dir_all(&dir).map_err(|e| format!("removing {}: {e}", dir.display()))?;
-        Ok(trace)
+        process::trace_of(&mut command, &format!("{:?}", self.command), &dir)
     }
 }

@@ -4,6 +4,7 @@
 Usage (from the repository root):
 
     python3 benches/ml_ttfb.py [--runs N] [--smoke] [--no-install] [--only NAME ...]
+    python3 benches/ml_ttfb.py --install-site   # only the packages (below)
 
 Runs benches/ml_train.py (torch, transformers and the usual companions of a
 training script; one batch's forward, backward and optimiser step, then
@@ -87,7 +88,9 @@ def configurations():
     ]
 
 
-def install():
+def install_site():
+    """target/ml/site from benches/ml-requirements.txt, unless it is there
+    for this file already. Needs nothing of lazy_bind built."""
     digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
     if not SITE_STAMP.exists() or SITE_STAMP.read_text().strip() != digest:
         # --no-warn-conflicts: pip would compare the target with whatever
@@ -96,6 +99,10 @@ def install():
                         "--no-warn-conflicts", "--root-user-action=ignore",
                         "--target", str(SITE), "-r", str(REQUIREMENTS)], check=True)
         SITE_STAMP.write_text(digest + "\n")
+
+
+def install():
+    install_site()
     if not VENV_PYTHON.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     pip = [str(VENV_PYTHON), "-m", "pip", "install", "-q"]
@@ -153,8 +160,14 @@ def main():
     parser.add_argument("--smoke", action="store_true",
                         help="one round of " + ", ".join(SMOKE))
     parser.add_argument("--no-install", action="store_true")
+    parser.add_argument("--install-site", action="store_true",
+                        help="only install target/ml/site (the test command does it in the "
+                             "background while it builds)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="configurations to run")
     args = parser.parse_args()
+    if args.install_site:
+        install_site()
+        return
     if not args.no_install:
         install()
     write_ideal()

@@ -18,6 +18,41 @@ step() { echo "== [$((SECONDS - started)) s] $*"; }
 step "install test dependencies"
 scripts/install-test-deps.sh
 
+# Jobs that run beside the steps (stopped, with every process they started,
+# if the run ends early). `background LOG CMD...` starts one and sets $job;
+# `finish PID LOG` waits for it and fails the run, showing its log, if it
+# failed.
+jobs_started=()
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1"); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
+stop_background() {
+  local pid
+  for pid in "${jobs_started[@]}"; do kill_tree "$pid"; done
+}
+trap stop_background EXIT
+background() {
+  local log=$1
+  shift
+  "$@" > "$log" 2>&1 &
+  job=$!
+  jobs_started+=("$job")
+}
+finish() {
+  local status=0 pid left=()
+  wait "$1" || status=$?
+  # A reaped pid may be reused: stop_background must not see it again.
+  for pid in "${jobs_started[@]}"; do [ "$pid" = "$1" ] || left+=("$pid"); done
+  jobs_started=("${left[@]}")
+  if [ "$status" -ne 0 ]; then
+    cat "$2" >&2
+    echo "background job failed (status $status); log: $2" >&2
+    exit 1
+  fi
+}
+
 # The ML smoke test's packages (about 6 GB from the registry) install in the
 # background while the steps up to it build and test: the download needs the
 # network and the disk, those steps the CPUs. A whole run uses about 12 GB
@@ -28,9 +63,8 @@ free_gb=$(df -Pk target | awk 'NR == 2 { print int($4 / 1048576) }')
 ml_install=""
 if [ "$free_gb" -ge 16 ]; then
   step "ML smoke test's packages: installing in the background (log: target/ml-install.log)"
-  python3 benches/ml_ttfb.py --install-site > target/ml-install.log 2>&1 &
-  ml_install=$!
-  trap 'pkill -P "$ml_install" 2>/dev/null; kill "$ml_install" 2>/dev/null || true' EXIT
+  background target/ml-install.log python3 benches/ml_ttfb.py --install-site
+  ml_install=$job
 fi
 
 step "cargo fmt --check"
@@ -39,11 +73,18 @@ step "cargo clippy"
 cargo clippy --all-targets --all-features -- -D warnings
 step "cargo test"
 cargo test --workspace --all-features
+# The instruction counts and the fuzzers mostly keep one core busy: CPython
+# 3.13 and 3.13t build beside them (niced), for the adaptor's matrix below.
+step "CPython 3.13 and 3.13t: building in the background (log: target/interpreters-build.log)"
+background target/interpreters-build.log nice -n 10 sh -c \
+  'runtimes/cpython/build-interpreter.sh 3.13 && runtimes/cpython/build-interpreter.sh 3.13t'
+interpreters=$job
 step "instruction counts (callgrind; deterministic, so checked)"
 scripts/bench-instructions.sh --check
 step "fuzz (cargo-fuzz, AddressSanitizer; 20 s per target)"
 scripts/fuzz.sh 20
-step "CPython adaptor on CPython 3.13 and free-threaded 3.13t (built from source, cached) and its wheels without a toolchain"
+step "CPython adaptor on CPython 3.13 and free-threaded 3.13t and its wheels without a toolchain"
+finish "$interpreters" target/interpreters-build.log
 runtimes/cpython/run-matrix.sh
 step "CPython fork (builds CPython 3.11.2 with lazy_bind; incremental)"
 runtimes/cpython-fork/run-tests.sh
@@ -59,8 +100,7 @@ step "real programs: a Jupyter kernel (benches/kernel_startup.py --smoke)"
 python3 benches/kernel_startup.py --smoke
 step "real programs: a PyTorch + transformers training entry point (benches/ml_ttfb.py --smoke)"
 if [ -n "$ml_install" ]; then
-  wait "$ml_install" || { cat target/ml-install.log >&2; exit 1; }
-  trap - EXIT
+  finish "$ml_install" target/ml-install.log
   python3 benches/ml_ttfb.py --smoke
 else
   echo "SKIPPED: only ${free_gb} GB free under target/ at the start, the ML smoke test needs 16" >&2

@@ -12,7 +12,9 @@ done once under `target/compat/pypi/`: each pinned sdist is downloaded
 themselves plus the pinned test requirements
 (`benches/compat-pypi-requirements.txt`) are installed by stock python3's
 `pip install --target site`, which is put on PYTHONPATH for both
-interpreters (the fork and stock CPython are both 3.11).
+interpreters (the fork and stock CPython are both 3.11). `--python` another
+CPython (an adaptor venv of 3.13 or 3.13t, say) gets a site of its own,
+`site-<cache tag><ABI flags>`, installed with its own pip.
 
 Each suite runs as `python -m pytest -p no:cacheprovider
 --hypothesis-seed=0 --junitxml=...` in its unpacked tree, once eagerly and
@@ -48,8 +50,6 @@ import compat  # noqa: E402  (load_expectations, match, DEFAULT_PYTHON)
 REPO = Path(__file__).resolve().parents[1]
 REQUIREMENTS = REPO / "benches" / "compat-pypi-requirements.txt"
 WORK = REPO / "target" / "compat" / "pypi"
-SITE = WORK / "site"
-SITE_STAMP = SITE / ".installed"
 
 # name -> (version, pytest arguments). Each suite's own configuration
 # (pyproject.toml, tox.ini, conftest.py) applies as its CI uses it.
@@ -79,9 +79,30 @@ def sdist(name):
     return found[0] if found else None
 
 
-def set_up(names):
-    """Downloads, unpacks and installs what `names` need (once)."""
-    pip = [sys.executable, "-m", "pip"]
+def abi_tag(python):
+    """`python`'s cache tag and ABI flags (cpython-311, cpython-313t): which
+    compiled wheels it can load."""
+    probe = ("import sys, sysconfig; "
+             "print(sys.implementation.cache_tag + (sysconfig.get_config_var('ABIFLAGS') or ''))")
+    return subprocess.run([python, "-c", probe], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def site_for(python):
+    """The site directory `python` runs the suites with, and the interpreter
+    that installs it: stock python3 for one of its own ABI (the fork and the
+    adaptor's 3.11 venv share target/compat/pypi/site), else `python` itself
+    with its pip (target/compat/pypi/site-cpython-313t, say)."""
+    tag = abi_tag(python)
+    if tag == abi_tag(sys.executable):
+        return WORK / "site", sys.executable
+    return WORK / f"site-{tag}", python
+
+
+def set_up(names, site, installer):
+    """Downloads, unpacks and installs what `names` need into `site` with
+    `installer`'s pip (once)."""
+    pip = [installer, "-m", "pip"]
     (WORK / "sdist").mkdir(parents=True, exist_ok=True)
     for name in names:
         if sdist(name) is None:
@@ -92,19 +113,20 @@ def set_up(names):
             with tarfile.open(sdist(name)) as archive:
                 archive.extractall(WORK / "src", filter="data")
     wanted = "\n".join([REQUIREMENTS.read_text()] + [f"{n}=={PROJECTS[n][0]}" for n in names])
-    if SITE_STAMP.exists() and SITE_STAMP.read_text() == wanted:
+    stamp = site / ".installed"
+    if stamp.exists() and stamp.read_text() == wanted:
         return
-    shutil.rmtree(SITE, ignore_errors=True)
+    shutil.rmtree(site, ignore_errors=True)
     sdists = [str(sdist(name)) for name in names]
     subprocess.run(pip + ["install", "-q", "--no-warn-conflicts", "--root-user-action=ignore",
-                          "--target", str(SITE), "-r", str(REQUIREMENTS), "--no-deps", *sdists],
+                          "--target", str(site), "-r", str(REQUIREMENTS), "--no-deps", *sdists],
                    check=True)
-    SITE_STAMP.write_text(wanted)
+    stamp.write_text(wanted)
 
 
-def command(suite, python, mode, name, report, only=()):
+def command(suite, python, site, mode, name, report, only=()):
     env = {k: v for k, v in os.environ.items() if k not in ENV_DROPPED}
-    env["PYTHONPATH"] = str(SITE)
+    env["PYTHONPATH"] = str(site)
     pytest = ["-m", "pytest", "-p", "no:cacheprovider", "-q", "--hypothesis-seed=0",
               f"--junitxml={report}", *(only or PROJECTS[name][1])]
     if suite == "fork":
@@ -113,14 +135,14 @@ def command(suite, python, mode, name, report, only=()):
     return [python, *(["-m", "lazy_bind"] if mode == "lazy" else []), *pytest], env
 
 
-def lazy_works(suite, python):
+def lazy_works(suite, python, site):
     """Whether the lazy command really is lazy (a missing adaptor or a
     fork built without lazy_bind would make every run eager)."""
     probe = {"fork": ["-X", "lazy_imports=all", "-c",
                       "import sys; assert sys.get_lazy_imports() == 'all'"],
              "adaptor": ["-m", "lazy_bind", "-c",
                          "import sys; assert sys.modules['lazy_bind'].enabled()"]}[suite]
-    env = command(suite, python, "lazy", next(iter(PROJECTS)), os.devnull)[1]
+    env = command(suite, python, site, "lazy", next(iter(PROJECTS)), os.devnull)[1]
     done = subprocess.run([python, *probe], env=env, capture_output=True, text=True, timeout=60)
     if done.returncode:
         log(f"compat_pypi: the lazy command is not lazy:\n{done.stderr}")
@@ -150,12 +172,12 @@ def node_id(ident):
         yield "::".join([path, *parts[cut:], name])
 
 
-def run(suite, python, mode, name, logs, only=()):
+def run(suite, python, site, mode, name, logs, only=()):
     """Runs one suite; returns ({case: outcome} or None, seconds, status)."""
     label = f"{name}-{mode}" + ("-again" if only else "")
     report = logs / f"{label}.xml"
     report.unlink(missing_ok=True)
-    cmd, env = command(suite, python, mode, name, report, only)
+    cmd, env = command(suite, python, site, mode, name, report, only)
     start = time.monotonic()
     with open(logs / f"{label}.log", "w") as out:
         out.write(f"$ {' '.join(cmd)}\n")
@@ -192,16 +214,18 @@ def main():
         return 2
     patterns, _ = compat.load_expectations(compat.EXPECTATIONS, args.suite)
     patterns = [(p, e) for p, e in patterns if p.startswith("pypi:")]
-    set_up(names)
-    if not lazy_works(args.suite, python):
+    site, installer = site_for(python)
+    set_up(names, site, installer)
+    if not lazy_works(args.suite, python, site):
         return 2
-    logs = WORK / f"logs-{args.suite}"
+    tag = "" if site == WORK / "site" else "-" + site.name[len("site-"):]
+    logs = WORK / f"logs-{args.suite}{tag}"
     logs.mkdir(parents=True, exist_ok=True)
 
     unexpected, accepted, flaky, stale_candidates = [], [], [], set()
     for name in names:
-        eager, eager_s, eager_status = run(args.suite, python, "eager", name, logs)
-        lazy, lazy_s, lazy_status = run(args.suite, python, "lazy", name, logs)
+        eager, eager_s, eager_status = run(args.suite, python, site, "eager", name, logs)
+        lazy, lazy_s, lazy_status = run(args.suite, python, site, "lazy", name, logs)
         if eager is None or not any(o == "passed" for o in eager.values()):
             log(f"compat_pypi: {name}: the eager run {eager_status}"
                 f"{'' if eager is None else ' with no passing case'} (see {logs})")
@@ -215,7 +239,7 @@ def main():
             if candidates and not args.no_confirm:
                 nodes = [node for c in candidates for node in node_id(c)
                          if (tree(name) / node.split("::")[0]).exists()][:200]
-                again, _, _ = run(args.suite, python, "lazy", name, logs, only=nodes)
+                again, _, _ = run(args.suite, python, site, "lazy", name, logs, only=nodes)
                 if again is not None:
                     flaky += [f"pypi:{name}::{c}" for c in candidates if again.get(c) == "passed"]
                     candidates = [c for c in candidates if again.get(c) != "passed"]

@@ -95,8 +95,8 @@ main()
 
 
 def tree_modules(count):
-    """The dotted names of a tree of `count` modules under the package,
-    each with its children (a complete 4-ary tree in breadth-first order)."""
+    """The children of each of `count` modules numbered in breadth-first
+    order of a complete 4-ary tree (module 0 is the package itself)."""
     children = {i: [c for c in range(4 * i + 1, 4 * i + 5) if c < count] for i in range(count)}
     return children
 

@@ -11,7 +11,8 @@
 # lib/python3.13t/, so they get no pip), and users of python.org, pyenv, uv
 # and conda run upstream CPython. Steps, each skipped when its result is
 # already there: fetch the source package (scripts/debian-source.sh), unpack
-# its .orig tarball into target/interpreters/src-VERSION, configure out of
+# its .orig tarball (scripts/debian-unpack.sh --upstream) into
+# target/interpreters/src-VERSION-upstream, configure out of
 # tree without PGO/LTO in target/interpreters/build-FLAVOUR, make -j2, make
 # install into target/interpreters/FLAVOUR. The tests make virtual
 # environments from the installed interpreter; their pip comes from the
@@ -43,15 +44,7 @@ fi
 "$root/scripts/cpython-build-deps.sh"
 dsc=$("$root/scripts/debian-source.sh" "$suite" "$package" "$version" "$work/download")
 
-if [ ! -f "$src/.unpacked" ]; then
-  orig=$(dirname "$dsc")/${package}_${version%%-*}.orig.tar.xz
-  log "unpacking $(basename "$orig")"
-  rm -rf "$src" "$src.tmp"
-  mkdir -p "$src.tmp"
-  tar -xJf "$orig" -C "$src.tmp" --strip-components=1
-  touch "$src.tmp/.unpacked"
-  mv "$src.tmp" "$src"
-fi
+"$root/scripts/debian-unpack.sh" --upstream "$dsc" "$src"
 
 mkdir -p "$build"
 log "configuring $build"
